@@ -1,0 +1,154 @@
+"""The ASGI app: API, pages and operational endpoints, with one error renderer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from podsponsor import __version__
+from podsponsor.auth.dependencies import LoginRequired
+from podsponsor.auth.router import router as auth_router
+from podsponsor.auth.throttle import LoginThrottle
+from podsponsor.catalog.router import router as catalog_router
+from podsponsor.config import Settings, get_settings
+from podsponsor.db import engine
+from podsponsor.errors import PROBLEM_JSON, AppError, TooManyRequests
+from podsponsor.events.router import router as events_router
+from podsponsor.flags.router import router as flags_router
+from podsponsor.observability.logs import configure_logging
+from podsponsor.observability.metrics import RequestMiddleware
+from podsponsor.observability.router import router as ops_router
+from podsponsor.sales.router import router as sales_router
+from podsponsor.web import mount_web
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = False
+        try:
+            engine.get_database()
+        except RuntimeError:
+            engine.configure(settings)
+            owned = True
+        yield
+        if owned:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="podsponsor",
+        version=__version__,
+        description="Sell, deliver and measure podcast sponsorships. Errors are RFC 9457 problem+json.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
+    app.add_middleware(RequestMiddleware)
+    for router in (ops_router, auth_router, catalog_router, sales_router, events_router, flags_router):
+        app.include_router(router)
+    mount_web(app)
+    _install_error_handlers(app)
+    return app
+
+
+def problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if isinstance(exc, LoginRequired) and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            from podsponsor.web.render import error_page
+
+            return error_page(request, exc.status, exc.title, exc.detail)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        if exc.status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+        return problem(exc.status, exc.problem(request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+                "reason": err["msg"],
+                "value": _safe_value(err["loc"], err.get("input")),
+            }
+            for err in exc.errors()
+        ]
+        body = {
+            "type": "https://podsponsor.dev/problems/validation-error",
+            "title": "The input is not valid",
+            "status": 422,
+            "detail": f"{len(errors)} field(s) are not valid",
+            "instance": request.url.path,
+            "errors": errors,
+        }
+        return problem(422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        title = titles.get(exc.status_code, "Request failed")
+        if _wants_html(request):
+            from podsponsor.web.render import error_page
+
+            return error_page(request, exc.status_code, title, str(exc.detail))
+        body = {
+            "type": f"https://podsponsor.dev/problems/http-{exc.status_code}",
+            "title": title,
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return problem(exc.status_code, body, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        body = {
+            "type": "https://podsponsor.dev/problems/internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "something went wrong on our side; the request id identifies it in the logs",
+            "instance": request.url.path,
+        }
+        return problem(500, body)
+
+
+SECRET_FIELDS = ("password", "token", "secret")
+
+
+def _safe_value(location: tuple[Any, ...], value: Any) -> Any:
+    """The offending value, echoed back short, and never for a secret field."""
+    if any(any(word in str(part) for word in SECRET_FIELDS) for part in location):
+        return None
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value if not isinstance(value, str) else value[:200]
+    return None
+
+
+def build() -> FastAPI:
+    """Uvicorn factory: `uvicorn --factory podsponsor.app:build`."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,1 @@
+"""Identity and access: tenants, users, sessions, JWTs, API keys, roles, audit log."""

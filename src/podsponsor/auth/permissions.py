@@ -1,0 +1,44 @@
+"""Roles and what each may do. Routes declare a permission; roles map to sets of them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    SALES_READ = "sales:read"
+    SALES_WRITE = "sales:write"
+    EVENTS_READ = "events:read"
+    USERS_ADMIN = "users:admin"
+    API_KEYS_ADMIN = "api_keys:admin"
+    FLAGS_ADMIN = "flags:admin"
+    TENANT_ADMIN = "tenant:admin"
+
+
+ALL = frozenset(Permission)
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "owner": ALL,
+    "admin": ALL,
+    "sales": frozenset(
+        {Permission.CATALOG_READ, Permission.SALES_READ, Permission.SALES_WRITE, Permission.EVENTS_READ}
+    ),
+    "ops": frozenset(
+        {Permission.CATALOG_READ, Permission.CATALOG_WRITE, Permission.SALES_READ, Permission.EVENTS_READ}
+    ),
+    "creator": frozenset({Permission.CATALOG_READ, Permission.CATALOG_WRITE, Permission.SALES_READ}),
+    # Read-only, and only their own sponsor's campaigns (enforced in the sales service).
+    "advertiser": frozenset({Permission.CATALOG_READ, Permission.SALES_READ}),
+}
+
+# Who may hand out which role: nobody grants a role above their own.
+ASSIGNABLE_ROLES: dict[str, frozenset[str]] = {
+    "owner": frozenset(ROLE_PERMISSIONS),
+    "admin": frozenset(ROLE_PERMISSIONS) - {"owner"},
+}
+
+
+def permissions_for(role: str) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS.get(role, frozenset())

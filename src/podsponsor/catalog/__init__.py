@@ -1,0 +1,1 @@
+"""Shows (podcasts) and their episodes."""

@@ -1,0 +1,70 @@
+"""Catalog tables: podcasts and episodes. Soft-deleted, because metrics and bookings keep pointing at them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from podsponsor.db.base import Base, TenantScoped, Timestamps
+
+
+class Podcast(TenantScoped, Timestamps, Base):
+    __tablename__ = "podcasts"
+    __table_args__ = (
+        Index(
+            "uq_podcasts_tenant_feed_url",
+            "tenant_id",
+            "feed_url",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL AND feed_url IS NOT NULL"),
+        ),
+        Index("ix_podcasts_tenant_title", "tenant_id", "title"),
+    )
+
+    title: Mapped[str] = mapped_column(String(500))
+    feed_url: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    author: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    language: Mapped[str | None] = mapped_column(String(35))
+    explicit: Mapped[bool] = mapped_column(default=False, server_default="false")
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(200)), default=list, server_default="{}")
+    image_url: Mapped[str | None] = mapped_column(Text)
+    website_url: Mapped[str | None] = mapped_column(Text)
+    audience_profile: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Episode(TenantScoped, Timestamps, Base):
+    __tablename__ = "episodes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "podcast_id"], ["podcasts.tenant_id", "podcasts.id"]),
+        Index(
+            "uq_episodes_tenant_podcast_guid",
+            "tenant_id",
+            "podcast_id",
+            "guid",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_episodes_tenant_podcast_published", "tenant_id", "podcast_id", "publish_date"),
+    )
+
+    podcast_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    guid: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    enclosure_url: Mapped[str | None] = mapped_column(Text)
+    enclosure_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    enclosure_type: Mapped[str | None] = mapped_column(String(100))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    publish_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    season: Mapped[int | None] = mapped_column(Integer)
+    episode_number: Mapped[int | None] = mapped_column(Integer)
+    explicit: Mapped[bool] = mapped_column(default=False, server_default="false")
+    transcript_url: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

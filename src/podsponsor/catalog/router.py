@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from podsponsor.auth.dependencies import require
+from podsponsor.auth.permissions import Permission
+from podsponsor.auth.subject import Subject
+from podsponsor.catalog import service
+from podsponsor.catalog.schemas import EpisodeIn, EpisodeOut, EpisodePatch, PodcastIn, PodcastOut, PodcastPatch
+from podsponsor.config import get_settings
+from podsponsor.db.tenancy import tenant_transaction
+from podsponsor.listing import DEFAULT_LIMIT, Page, window
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+Reader = Annotated[Subject, Depends(require(Permission.CATALOG_READ))]
+Writer = Annotated[Subject, Depends(require(Permission.CATALOG_WRITE))]
+
+
+@router.post("/podcasts", status_code=status.HTTP_201_CREATED, response_model=PodcastOut, summary="Add a show")
+async def create_podcast(body: PodcastIn, subject: Writer) -> PodcastOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return PodcastOut.model_validate(await service.create_podcast(session, subject, body))
+
+
+@router.get("/podcasts", response_model=Page[PodcastOut], summary="List shows")
+async def list_podcasts(
+    subject: Reader,
+    q: Annotated[str | None, Query(max_length=200, description="text in the title or author")] = None,
+    category: Annotated[str | None, Query(max_length=200)] = None,
+    explicit: bool | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    sort: Annotated[str, Query(description=f"one of {service.PODCAST_SORTS}, '-' for descending")] = "title",
+) -> Page[PodcastOut]:
+    page = window(limit, offset, sort, service.PODCAST_SORTS, get_settings().page_size_max)
+    async with tenant_transaction(subject.tenant_id) as session:
+        rows, total = await service.list_podcasts(session, subject, q, category, explicit, page)
+        return Page.of([PodcastOut.model_validate(r) for r in rows], total, page)
+
+
+@router.get("/podcasts/{podcast_id}", response_model=PodcastOut, summary="One show")
+async def get_podcast(podcast_id: uuid.UUID, subject: Reader) -> PodcastOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return PodcastOut.model_validate(await service.get_podcast(session, subject, podcast_id))
+
+
+@router.patch("/podcasts/{podcast_id}", response_model=PodcastOut, summary="Change a show")
+async def update_podcast(podcast_id: uuid.UUID, body: PodcastPatch, subject: Writer) -> PodcastOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return PodcastOut.model_validate(await service.update_podcast(session, subject, podcast_id, body))
+
+
+@router.delete("/podcasts/{podcast_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a show (soft)")
+async def delete_podcast(podcast_id: uuid.UUID, subject: Writer) -> Response:
+    async with tenant_transaction(subject.tenant_id) as session:
+        await service.delete_podcast(session, subject, podcast_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/episodes", status_code=status.HTTP_201_CREATED, response_model=EpisodeOut, summary="Add an episode")
+async def create_episode(body: EpisodeIn, subject: Writer) -> EpisodeOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return EpisodeOut.model_validate(await service.create_episode(session, subject, body))
+
+
+@router.get("/episodes", response_model=Page[EpisodeOut], summary="List episodes")
+async def list_episodes(
+    subject: Reader,
+    podcast_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="text in the title")] = None,
+    published_from: datetime | None = None,
+    published_to: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    sort: Annotated[str, Query(description=f"one of {service.EPISODE_SORTS}, '-' for descending")] = "-publish_date",
+) -> Page[EpisodeOut]:
+    page = window(limit, offset, sort, service.EPISODE_SORTS, get_settings().page_size_max)
+    async with tenant_transaction(subject.tenant_id) as session:
+        rows, total = await service.list_episodes(session, subject, podcast_id, q, published_from, published_to, page)
+        return Page.of([EpisodeOut.model_validate(r) for r in rows], total, page)
+
+
+@router.get("/episodes/{episode_id}", response_model=EpisodeOut, summary="One episode")
+async def get_episode(episode_id: uuid.UUID, subject: Reader) -> EpisodeOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return EpisodeOut.model_validate(await service.get_episode(session, subject, episode_id))
+
+
+@router.patch("/episodes/{episode_id}", response_model=EpisodeOut, summary="Change an episode")
+async def update_episode(episode_id: uuid.UUID, body: EpisodePatch, subject: Writer) -> EpisodeOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return EpisodeOut.model_validate(await service.update_episode(session, subject, episode_id, body))
+
+
+@router.delete("/episodes/{episode_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove an episode (soft)")
+async def delete_episode(episode_id: uuid.UUID, subject: Writer) -> Response:
+    async with tenant_transaction(subject.tenant_id) as session:
+        await service.delete_episode(session, subject, episode_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,57 @@
+"""Who is on the other end: the client address behind trusted proxies, and its keyed hash.
+
+`X-Forwarded-For` is believed only when the direct peer is a configured trusted proxy (TRUSTED_PROXIES, CIDRs);
+then the right-most address that is not itself a trusted proxy is the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+from functools import lru_cache
+
+from starlette.requests import Request
+
+from podsponsor.config import get_settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=1)
+def trusted_proxies() -> tuple[Network, ...]:
+    raw = os.environ.get("TRUSTED_PROXIES", "")
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request) -> str:
+    peer = request.client.host if request.client else ""
+    networks = trusted_proxies()
+    if not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if not _trusted(address, networks):
+            return address
+    return peer
+
+
+def hash_address(address: str) -> str:
+    """A keyed hash, IPv6 truncated to its /64 first (the household, not the device's privacy address)."""
+    try:
+        ip = ipaddress.ip_address(address)
+        if ip.version == 6:
+            address = str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    except ValueError:
+        pass
+    key = get_settings().signing_key().encode()
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()

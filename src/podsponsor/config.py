@@ -1,0 +1,100 @@
+"""Settings, read once from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Every shipped feature has a flag; the environment gives the default, a tenant may override it.
+FEATURE_FLAGS: tuple[str, ...] = (
+    "ENABLE_ETL_CSV_UPLOAD",
+    "ENABLE_DEAL_PIPELINE",
+    "ENABLE_IO_BOOKINGS",
+    "ENABLE_MATCHMAKING",
+    "ENABLE_NEW_DASHBOARD_CARDS",
+    "ENABLE_ATTRIBUTION",
+    "ENABLE_PREFIX_MEASUREMENT",
+)
+
+DEV_SECRET_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = Field("dev", alias="PODSPONSOR_ENV")
+    data_dir: Path = Field(Path(".podsponsor"), alias="PODSPONSOR_DATA_DIR")
+
+    # The owner role's URL: runs migrations. Unset → embedded PostgreSQL in data_dir.
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    # The runtime role's URL: what the app and worker use. Unset → DATABASE_URL with the runtime role's name.
+    database_app_url: str | None = Field(None, alias="DATABASE_APP_URL")
+    database_app_password: str | None = Field(None, alias="DATABASE_APP_PASSWORD")
+    db_owner_role: str = Field("podsponsor_owner", alias="DB_OWNER_ROLE")
+    db_runtime_role: str = Field("podsponsor_app", alias="DB_RUNTIME_ROLE")
+    db_pool_size: int = Field(10, alias="DB_POOL_SIZE")
+    db_max_overflow: int = Field(5, alias="DB_MAX_OVERFLOW")
+
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    secret_key: str | None = Field(None, alias="SECRET_KEY")
+    jwt_issuer: str = Field("podsponsor", alias="JWT_ISSUER")
+    jwt_audience: str = Field("podsponsor-api", alias="JWT_AUDIENCE")
+    jwt_ttl_seconds: int = Field(3600, alias="JWT_TTL_SECONDS")
+    session_ttl_seconds: int = Field(14 * 24 * 3600, alias="SESSION_TTL_SECONDS")
+    cookie_secure: bool = Field(False, alias="COOKIE_SECURE")
+
+    login_max_failures: int = Field(5, alias="LOGIN_MAX_FAILURES")
+    login_window_seconds: int = Field(900, alias="LOGIN_WINDOW_SECONDS")
+
+    page_size_max: int = Field(200, alias="PAGE_SIZE_MAX")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_json: bool = Field(True, alias="LOG_JSON")
+
+    enable_etl_csv_upload: bool = Field(True, alias="ENABLE_ETL_CSV_UPLOAD")
+    enable_deal_pipeline: bool = Field(True, alias="ENABLE_DEAL_PIPELINE")
+    enable_io_bookings: bool = Field(True, alias="ENABLE_IO_BOOKINGS")
+    enable_matchmaking: bool = Field(True, alias="ENABLE_MATCHMAKING")
+    enable_new_dashboard_cards: bool = Field(True, alias="ENABLE_NEW_DASHBOARD_CARDS")
+    enable_attribution: bool = Field(True, alias="ENABLE_ATTRIBUTION")
+    enable_prefix_measurement: bool = Field(True, alias="ENABLE_PREFIX_MEASUREMENT")
+
+    def flag_default(self, name: str) -> bool:
+        return bool(getattr(self, name.lower()))
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pgdata(self) -> Path:
+        return (self.data_dir / "pgdata").resolve()
+
+    def signing_key(self) -> str:
+        """The key for sessions, JWTs and hashes. Outside prod a missing key is generated once and kept."""
+        if self.secret_key:
+            return self.secret_key
+        if self.env == "prod":
+            raise RuntimeError("SECRET_KEY must be set in production")
+        path = self.data_dir / DEV_SECRET_FILE
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        key = path.read_text().strip()
+        self.secret_key = key
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (the CLI and tests change the environment before building the app)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Database access: engine, tenant-scoped transactions, embedded PostgreSQL, roles."""

@@ -1,0 +1,22 @@
+"""Every mapped table, imported in one place so Alembic and the audit tests see the whole schema."""
+
+from podsponsor.auth.models import ApiKey, AuditEntry, Tenant, User
+from podsponsor.catalog.models import Episode, Podcast
+from podsponsor.db.base import Base
+from podsponsor.events.models import Event
+from podsponsor.flags.models import FeatureFlag
+from podsponsor.sales.models import Campaign, Sponsor
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Campaign",
+    "Episode",
+    "Event",
+    "FeatureFlag",
+    "Podcast",
+    "Sponsor",
+    "Tenant",
+    "User",
+]

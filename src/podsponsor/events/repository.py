@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from podsponsor.events.models import Event
+from podsponsor.listing import Window
+
+
+async def add(session: AsyncSession, event: Event) -> None:
+    session.add(event)
+    await session.flush()
+
+
+def _filtered(
+    tenant_id: uuid.UUID, types: list[str], since: datetime | None, until: datetime | None
+) -> Select[tuple[Event]]:
+    query = select(Event).where(Event.tenant_id == tenant_id)
+    if types:
+        query = query.where(Event.type.in_(types))
+    if since is not None:
+        query = query.where(Event.at >= since)
+    if until is not None:
+        query = query.where(Event.at < until)
+    return query
+
+
+async def list_events(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    types: list[str],
+    since: datetime | None,
+    until: datetime | None,
+    page: Window,
+) -> tuple[Sequence[Event], int]:
+    query = _filtered(tenant_id, types, since, until)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = Event.at.desc() if page.descending else Event.at.asc()
+    rows = await session.scalars(query.order_by(order, Event.id).limit(page.limit).offset(page.offset))
+    return rows.all(), total

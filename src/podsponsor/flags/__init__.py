@@ -1,0 +1,1 @@
+"""Feature flags: environment defaults, per-tenant overrides."""

@@ -1,0 +1,1 @@
+"""Sponsors (advertisers) and campaigns (deals)."""

@@ -1,0 +1,27 @@
+"""Rendering pages with the shared layout: every page gets the caller, the CSRF token and the navigation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from podsponsor.web.csrf import attach_csrf_cookie, csrf_token
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """`template` extends base.html (blocks: title, content). Context gains `subject` and `csrf_token`."""
+    context.setdefault("subject", getattr(request.state, "subject", None))
+    context["csrf_token"] = csrf_token(request)
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+    attach_csrf_cookie(request, response)
+    return response
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    return render(request, "web/error.html", status_code=status, status=status, title=title, detail=detail)
