@@ -32,7 +32,7 @@ async def resolve_subject(request: Request) -> Subject | None:
     """The caller behind the request's credential, or None. Resolved once per request."""
     cached = getattr(request.state, "subject", _UNRESOLVED)
     if cached is not _UNRESOLVED:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     subject = await _from_authorization(request) if "authorization" in request.headers else await _from_cookie(request)
     request.state.subject = subject
     return subject

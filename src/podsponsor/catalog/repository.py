@@ -53,7 +53,7 @@ async def list_podcasts(
     if q:
         query = query.where(Podcast.title.icontains(q, autoescape=True) | Podcast.author.icontains(q, autoescape=True))
     if category:
-        query = query.where(Podcast.categories.any(category))
+        query = query.where(Podcast.categories.contains([category]))
     if explicit is not None:
         query = query.where(Podcast.explicit.is_(explicit))
     return await _page(session, query, Podcast, page)

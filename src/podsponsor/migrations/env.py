@@ -24,7 +24,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(url, poolclass=pool.NullPool)
+    engine = create_engine(str(url), poolclass=pool.NullPool)
     with engine.connect() as conn:
         _run(conn)
 
