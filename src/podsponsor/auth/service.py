@@ -246,6 +246,11 @@ async def get_user(session: AsyncSession, subject: Subject, user_id: uuid.UUID) 
     return user
 
 
+async def user_exists(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Whether `user_id` is a user of this tenant (for other domains that point at users, e.g. a deal's seller)."""
+    return await repository.get_user(session, tenant_id, user_id) is not None
+
+
 async def list_users(session: AsyncSession, subject: Subject) -> Sequence[User]:
     return await repository.list_users(session, subject.tenant_id)
 

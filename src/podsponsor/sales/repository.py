@@ -22,7 +22,9 @@ async def add(session: AsyncSession, row: Any) -> None:
 async def get_sponsor(
     session: AsyncSession, tenant_id: uuid.UUID, sponsor_id: uuid.UUID, *, only_sponsor: uuid.UUID | None = None
 ) -> Sponsor | None:
-    query = select(Sponsor).where(Sponsor.tenant_id == tenant_id, Sponsor.id == sponsor_id, Sponsor.deleted_at.is_(None))
+    query = select(Sponsor).where(
+        Sponsor.tenant_id == tenant_id, Sponsor.id == sponsor_id, Sponsor.deleted_at.is_(None)
+    )
     if only_sponsor is not None:
         query = query.where(Sponsor.id == only_sponsor)
     return await session.scalar(query)

@@ -15,8 +15,7 @@ BrandSafety = Literal["strict", "moderate", "permissive"]
 MAX_VALUE_CENTS = 10**15  # a trillion dollars: far beyond any deal, well inside BIGINT
 
 # ISO 3166-1 alpha-2, officially assigned codes.
-COUNTRIES = frozenset(
-    """
+_COUNTRY_CODES = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
     CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
     GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO
@@ -24,19 +23,16 @@ COUNTRIES = frozenset(
     MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO
     RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV
     TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-    """.split()
-)
+"""
+COUNTRIES = frozenset(_COUNTRY_CODES.split())
+
+
+# The default of a patch field that cannot be emptied: typed Any so the field's type can stay without None.
+KEEP: Any = None
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def _not_null(value: Any) -> Any:
-    # In a partial update null would mean "clear"; these columns cannot be empty, so say so instead of failing later.
-    if value is None:
-        raise ValueError("cannot be null; leave the field out to keep its value")
-    return value
 
 
 def _countries(codes: list[str] | None) -> list[str] | None:
@@ -83,20 +79,17 @@ class SponsorIn(SponsorFields):
 
 
 class SponsorPatch(SponsorFields):
-    name: str | SkipJsonSchema[None] = Field(None, min_length=1, max_length=300)
-    industry: str | SkipJsonSchema[None] = Field(None, min_length=1, max_length=100)
+    """Fields left out keep their value. A field typed without `None` cannot be emptied, so null is refused."""
+
+    name: str = Field(KEEP, min_length=1, max_length=300)
+    industry: str = Field(KEEP, min_length=1, max_length=100)
     website_url: AnyHttpUrl | None = None
     contact_email: EmailStr | None = None
-    target_geo: list[str] | SkipJsonSchema[None] = Field(None, max_length=250)
-    target_demo: dict[str, Any] | SkipJsonSchema[None] = Field(None, max_length=50)
-    target_topics: list[str] | SkipJsonSchema[None] = Field(None, max_length=50)
-    brand_safety: BrandSafety | SkipJsonSchema[None] = None
-    notes: str | SkipJsonSchema[None] = Field(None, max_length=20000)
-
-    @field_validator("name", "industry", "target_geo", "target_demo", "target_topics", "brand_safety", "notes", mode="before")
-    @classmethod
-    def _required(cls, value: Any) -> Any:
-        return _not_null(value)
+    target_geo: list[str] = Field(KEEP, max_length=250)
+    target_demo: dict[str, Any] = Field(KEEP, max_length=50)
+    target_topics: list[str] = Field(KEEP, max_length=50)
+    brand_safety: BrandSafety = Field(KEEP)
+    notes: str = Field(KEEP, max_length=20000)
 
 
 class SponsorOut(BaseModel):
@@ -147,14 +140,16 @@ class CampaignIn(CampaignFields):
 
 
 class CampaignPatch(CampaignFields):
-    sponsor_id: uuid.UUID | SkipJsonSchema[None] = None
+    """Fields left out keep their value. A field typed without `None` cannot be emptied, so null is refused."""
+
+    sponsor_id: uuid.UUID = Field(KEEP)
     seller_id: uuid.UUID | None = None
-    name: str | SkipJsonSchema[None] = Field(None, min_length=1, max_length=300)
-    value_cents: int | SkipJsonSchema[None] = Field(None, ge=0, le=MAX_VALUE_CENTS)
-    currency: str | SkipJsonSchema[None] = Field(None, pattern=r"^[A-Za-z]{3}$")
+    name: str = Field(KEEP, min_length=1, max_length=300)
+    value_cents: int = Field(KEEP, ge=0, le=MAX_VALUE_CENTS)
+    currency: str = Field(KEEP, pattern=r"^[A-Za-z]{3}$")
     probability: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     expected_close: date | None = None
-    notes: str | SkipJsonSchema[None] = Field(None, max_length=20000)
+    notes: str = Field(KEEP, max_length=20000)
     # Not a field a client may set: present only so that sending it gets an error that says where stages move.
     stage: SkipJsonSchema[Any] = Field(None, exclude=True)
 
@@ -162,11 +157,6 @@ class CampaignPatch(CampaignFields):
     @classmethod
     def _stage_not_patchable(cls, value: Any) -> Any:
         raise ValueError("the stage cannot be changed with PATCH; a deal moves between stages through its own endpoint")
-
-    @field_validator("sponsor_id", "name", "value_cents", "currency", "notes", mode="before")
-    @classmethod
-    def _required(cls, value: Any) -> Any:
-        return _not_null(value)
 
 
 class CampaignOut(BaseModel):

@@ -44,7 +44,7 @@ def _only_sponsor(subject: Subject) -> uuid.UUID | None:
 async def create_sponsor(session: AsyncSession, subject: Subject, data: SponsorIn) -> Sponsor:
     await _check_name_free(session, subject, data.name, None)
     sponsor = Sponsor(tenant_id=subject.tenant_id, **plain(data))
-    await _insert_sponsor(session, sponsor)
+    await _save_sponsor(session, sponsor)
     await events.record(
         session,
         subject,
@@ -57,9 +57,7 @@ async def create_sponsor(session: AsyncSession, subject: Subject, data: SponsorI
 
 
 async def get_sponsor(session: AsyncSession, subject: Subject, sponsor_id: uuid.UUID) -> Sponsor:
-    sponsor = await repository.get_sponsor(
-        session, subject.tenant_id, sponsor_id, only_sponsor=_only_sponsor(subject)
-    )
+    sponsor = await repository.get_sponsor(session, subject.tenant_id, sponsor_id, only_sponsor=_only_sponsor(subject))
     if sponsor is None:
         raise NotFound("no such sponsor")
     return sponsor
@@ -72,7 +70,7 @@ async def update_sponsor(session: AsyncSession, subject: Subject, sponsor_id: uu
         await _check_name_free(session, subject, changes["name"], sponsor.id)
     for field, value in changes.items():
         setattr(sponsor, field, value)
-    await _flush_sponsor(session, sponsor)
+    await _save_sponsor(session, sponsor)
     await events.record(
         session,
         subject,
@@ -183,9 +181,7 @@ async def list_campaigns(
     )
 
 
-async def _check_name_free(
-    session: AsyncSession, subject: Subject, name: str, sponsor_id: uuid.UUID | None
-) -> None:
+async def _check_name_free(session: AsyncSession, subject: Subject, name: str, sponsor_id: uuid.UUID | None) -> None:
     existing = await repository.sponsor_by_name(session, subject.tenant_id, name)
     if existing is not None and existing.id != sponsor_id:
         raise _name_taken(name, existing.id)
@@ -200,19 +196,10 @@ def _name_taken(name: str, existing_id: uuid.UUID | None) -> SponsorNameTaken:
     )
 
 
-async def _insert_sponsor(session: AsyncSession, sponsor: Sponsor) -> None:
-    # The check above answers the common case; the unique index answers two requests racing for one name.
+async def _save_sponsor(session: AsyncSession, sponsor: Sponsor) -> None:
+    # The check before answers the common case; the unique index answers two requests racing for one name.
     try:
-        async with session.begin_nested():
-            await repository.add(session, sponsor)
-    except IntegrityError as exc:
-        raise _name_taken(sponsor.name, None) from exc
-
-
-async def _flush_sponsor(session: AsyncSession, sponsor: Sponsor) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
+        await repository.add(session, sponsor)
     except IntegrityError as exc:
         raise _name_taken(sponsor.name, None) from exc
 

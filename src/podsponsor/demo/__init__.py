@@ -1,0 +1,10 @@
+"""Deterministic demo data: a podcast network and an independent creator, with shows, episodes, sponsors, deals,
+users for every role and an event log. `load_demo_data(seed)` writes it; the same seed gives the same rows.
+
+Demo logins: `<role>@northwind.example` and `<role>@maple-pine.example` for every role, password `demo-password-1`.
+"""
+
+from podsponsor.demo.generate import DEMO_PASSWORD, DemoLogin, generate
+from podsponsor.demo.load import DemoSummary, demo_loaded, demo_tenant_ids, load_demo_data
+
+__all__ = ["DEMO_PASSWORD", "DemoLogin", "DemoSummary", "demo_loaded", "demo_tenant_ids", "generate", "load_demo_data"]
