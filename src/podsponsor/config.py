@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # The runtime role's URL: what the app and worker use. Unset → DATABASE_URL with the runtime role's name.
     database_app_url: str | None = Field(None, alias="DATABASE_APP_URL")
     database_app_password: str | None = Field(None, alias="DATABASE_APP_PASSWORD")
+    # A role that may create roles and databases: `podsponsor migrate` provisions with it when set.
+    database_admin_url: str | None = Field(None, alias="DATABASE_ADMIN_URL")
     db_owner_role: str = Field("podsponsor_owner", alias="DB_OWNER_ROLE")
     db_runtime_role: str = Field("podsponsor_app", alias="DB_RUNTIME_ROLE")
     db_pool_size: int = Field(10, alias="DB_POOL_SIZE")
@@ -54,6 +56,12 @@ class Settings(BaseSettings):
     page_size_max: int = Field(200, alias="PAGE_SIZE_MAX")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
+
+    # Hosts outbound fetching may reach even on private addresses ("host" or "host:port", comma-separated): tests.
+    outbound_allow_hosts: str = Field("", alias="OUTBOUND_ALLOW_HOSTS")
+
+    # Finished jobs (succeeded or failed) are kept this long for inspection, then pruned daily.
+    job_retention_days: int = Field(14, ge=1, alias="JOB_RETENTION_DAYS")
 
     enable_etl_csv_upload: bool = Field(True, alias="ENABLE_ETL_CSV_UPLOAD")
     enable_deal_pipeline: bool = Field(True, alias="ENABLE_DEAL_PIPELINE")
