@@ -35,8 +35,14 @@ def csrf_token(request: Request) -> str:
 
 def attach_csrf_cookie(request: Request, response: Response) -> None:
     if getattr(request.state, "csrf_token_new", False):
-        response.set_cookie(CSRF_COOKIE, request.state.csrf_token, httponly=True, samesite="lax",
-                            secure=get_settings().cookie_secure, path="/")
+        response.set_cookie(
+            CSRF_COOKIE,
+            request.state.csrf_token,
+            httponly=True,
+            samesite="lax",
+            secure=get_settings().cookie_secure,
+            path="/",
+        )
 
 
 async def verify_csrf(request: Request) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,17 +10,32 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from podsponsor.auth.permissions import Permission
 from podsponsor.web.csrf import attach_csrf_cookie, csrf_token
+from podsponsor.web.session import clear_notice, take_notice
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+
+
+def _utc(moment: datetime) -> str:
+    """Times on pages are shown in UTC, the zone every report and flight date uses."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+TEMPLATES.env.globals["Permission"] = Permission
+TEMPLATES.env.filters["utc"] = _utc
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """`template` extends base.html (blocks: title, content). Context gains `subject` and `csrf_token`."""
     context.setdefault("subject", getattr(request.state, "subject", None))
     context["csrf_token"] = csrf_token(request)
+    context.setdefault("notice", take_notice(request))
+    context.setdefault("errors", {})
+    context.setdefault("values", {})
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
     attach_csrf_cookie(request, response)
+    clear_notice(request, response)
     return response
 
 
