@@ -21,6 +21,7 @@ import pytest
 from podsponsor.config import Settings, reset_settings
 from podsponsor.db import bootstrap, embedded, engine, migrate
 from podsponsor.db.bootstrap import DatabaseUrls
+from tests.factories.feed_server import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -88,7 +89,8 @@ def server(database: DatabaseUrls) -> Iterator[str]:
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "server.log").open("w")
-    env = {**os.environ, "LOGIN_MAX_FAILURES": "5"}
+    # The app may fetch feeds from the tests' own local servers, and from nowhere else private.
+    env = {**os.environ, "LOGIN_MAX_FAILURES": "5", "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "podsponsor.app:build", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log"],
@@ -115,3 +117,10 @@ def server(database: DatabaseUrls) -> Iterator[str]:
 def anon(server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def feed_server() -> Iterator[FeedServer]:
+    served = FeedServer()
+    yield served
+    served.stop()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKeyConstraint, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,13 @@ class Podcast(TenantScoped, Timestamps, Base):
             postgresql_where=text("deleted_at IS NULL AND feed_url IS NOT NULL"),
         ),
         Index("ix_podcasts_tenant_title", "tenant_id", "title"),
+        Index(
+            "ix_podcasts_next_refresh_at",
+            "next_refresh_at",
+            postgresql_where=text("feed_url IS NOT NULL AND deleted_at IS NULL"),
+        ),
+        CheckConstraint("ingest_status IN ('never', 'ok', 'failed')", name="ingest_status"),
+        CheckConstraint("refresh_interval_minutes BETWEEN 5 AND 10080", name="refresh_interval"),
     )
 
     title: Mapped[str] = mapped_column(String(500))
@@ -37,6 +44,24 @@ class Podcast(TenantScoped, Timestamps, Base):
     website_url: Mapped[str | None] = mapped_column(Text)
     audience_profile: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # What the feed says beyond the basics (owner, type, Podcasting 2.0 funding/value/persons/locations/...).
+    podcast_guid: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    owner_name: Mapped[str | None] = mapped_column(String(500))
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    itunes_type: Mapped[str | None] = mapped_column(String(20))
+    feed_extras: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+    # Ingestion: when to fetch next, what the server said last time, and how the last attempt went.
+    refresh_interval_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    next_refresh_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feed_etag: Mapped[str | None] = mapped_column(Text)
+    feed_last_modified: Mapped[str | None] = mapped_column(Text)
+    ingest_status: Mapped[str] = mapped_column(String(20), default="never", server_default="never")
+    last_ingested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_ingest_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_ingest_error: Mapped[str | None] = mapped_column(Text)
+    ingest_report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class Episode(TenantScoped, Timestamps, Base):
@@ -68,3 +93,14 @@ class Episode(TenantScoped, Timestamps, Base):
     explicit: Mapped[bool] = mapped_column(default=False, server_default="false")
     transcript_url: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    link: Mapped[str | None] = mapped_column(Text)
+    image_url: Mapped[str | None] = mapped_column(Text)
+    episode_type: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
+    guid_source: Mapped[str] = mapped_column(String(10), default="guid", server_default="guid")
+    # The enclosure as published may be wrapped in measurement prefixes; the destination is the audio itself.
+    enclosure_destination_url: Mapped[str | None] = mapped_column(Text)
+    enclosure_prefixes: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
+    chapters_url: Mapped[str | None] = mapped_column(Text)
+    extras: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -9,8 +9,18 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from podsponsor.auth.dependencies import require
 from podsponsor.auth.permissions import Permission
 from podsponsor.auth.subject import Subject
-from podsponsor.catalog import service
-from podsponsor.catalog.schemas import EpisodeIn, EpisodeOut, EpisodePatch, PodcastIn, PodcastOut, PodcastPatch
+from podsponsor.catalog import feed_refresh, service
+from podsponsor.catalog.ingest import IngestReport
+from podsponsor.catalog.schemas import (
+    EpisodeIn,
+    EpisodeOut,
+    EpisodePatch,
+    FeedImportIn,
+    IngestOut,
+    PodcastIn,
+    PodcastOut,
+    PodcastPatch,
+)
 from podsponsor.config import get_settings
 from podsponsor.db.tenancy import tenant_transaction
 from podsponsor.listing import DEFAULT_LIMIT, Page, window
@@ -24,6 +34,31 @@ Writer = Annotated[Subject, Depends(require(Permission.CATALOG_WRITE))]
 async def create_podcast(body: PodcastIn, subject: Writer) -> PodcastOut:
     async with tenant_transaction(subject.tenant_id) as session:
         return PodcastOut.model_validate(await service.create_podcast(session, subject, body))
+
+
+@router.post(
+    "/podcasts/import",
+    response_model=IngestOut,
+    responses={201: {"model": IngestOut, "description": "the show was added"}},
+    summary="Add or update a show from its RSS feed",
+)
+async def import_podcast(body: FeedImportIn, response: Response, subject: Writer) -> IngestOut:
+    report = await feed_refresh.import_show(subject, str(body.feed_url))
+    response.status_code = status.HTTP_201_CREATED if report.created else status.HTTP_200_OK
+    return _ingest_out(report)
+
+
+@router.post("/podcasts/{podcast_id}/refresh", response_model=IngestOut, summary="Fetch a show's feed now")
+async def refresh_podcast(
+    podcast_id: uuid.UUID,
+    subject: Writer,
+    force: Annotated[bool, Query(description="fetch in full even if the server says nothing changed")] = False,
+) -> IngestOut:
+    return _ingest_out(await feed_refresh.refresh_show(subject, podcast_id, conditional=not force))
+
+
+def _ingest_out(report: IngestReport) -> IngestOut:
+    return IngestOut.model_validate(report, from_attributes=True)
 
 
 @router.get("/podcasts", response_model=Page[PodcastOut], summary="List shows")

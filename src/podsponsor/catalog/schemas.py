@@ -35,6 +35,7 @@ class PodcastPatch(Strict):
     image_url: AnyHttpUrl | None = None
     website_url: AnyHttpUrl | None = None
     audience_profile: dict[str, Any] | None = None
+    refresh_interval_minutes: int | None = Field(None, ge=5, le=10080, description="how often the feed is fetched")
 
 
 class PodcastOut(BaseModel):
@@ -51,8 +52,36 @@ class PodcastOut(BaseModel):
     image_url: str | None
     website_url: str | None
     audience_profile: dict[str, Any]
+    podcast_guid: uuid.UUID | None
+    owner_name: str | None
+    itunes_type: str | None
+    feed_extras: dict[str, Any]
+    refresh_interval_minutes: int
+    next_refresh_at: datetime | None
+    ingest_status: str = Field(description="never, ok or failed")
+    last_ingested_at: datetime | None = Field(description="the last successful fetch")
+    last_ingest_attempt_at: datetime | None
+    last_ingest_error: str | None
+    ingest_report: dict[str, Any] = Field(description="counts and warnings of the last successful fetch")
     created_at: datetime
     updated_at: datetime
+
+
+class FeedImportIn(Strict):
+    feed_url: AnyHttpUrl = Field(description="the show's RSS feed address")
+
+
+class IngestOut(BaseModel):
+    podcast_id: uuid.UUID
+    created: bool = Field(description="true when this import added the show")
+    not_modified: bool = Field(description="the server said the feed had not changed (ETag / Last-Modified)")
+    episodes_in_feed: int
+    episodes_created: int
+    episodes_updated: int
+    episodes_unchanged: int
+    feed_url: str
+    moved_from: str | None = Field(description="the previous address when the feed moved (301/308, new-feed-url)")
+    warnings: list[str]
 
 
 class EpisodeIn(Strict):
@@ -102,6 +131,15 @@ class EpisodeOut(BaseModel):
     episode_number: int | None
     explicit: bool
     transcript_url: str | None
+    summary: str
+    link: str | None
+    image_url: str | None
+    episode_type: str
+    guid_source: str
+    enclosure_destination_url: str | None = Field(description="the audio itself, measurement prefixes removed")
+    enclosure_prefixes: list[str] = Field(description="measurement prefixes the published enclosure passes through")
+    chapters_url: str | None
+    extras: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 

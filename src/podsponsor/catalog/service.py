@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.auth.subject import Subject
 from podsponsor.catalog import repository
 from podsponsor.catalog.exceptions import DuplicateGuid, FeedAlreadyAdded
+from podsponsor.catalog.feeds import sanitize_html
 from podsponsor.catalog.models import Episode, Podcast
 from podsponsor.catalog.schemas import EpisodeIn, EpisodePatch, PodcastIn, PodcastPatch, plain
 from podsponsor.errors import NotFound
@@ -22,7 +24,7 @@ EPISODE_SORTS = ("publish_date", "title", "created_at", "episode_number")
 
 
 async def create_podcast(session: AsyncSession, subject: Subject, data: PodcastIn) -> Podcast:
-    values = plain(data)
+    values = _sanitized(plain(data))
     await _check_feed_free(session, subject, values.get("feed_url"), None)
     podcast = Podcast(tenant_id=subject.tenant_id, **values)
     await repository.add(session, podcast)
@@ -46,7 +48,7 @@ async def get_podcast(session: AsyncSession, subject: Subject, podcast_id: uuid.
 
 async def update_podcast(session: AsyncSession, subject: Subject, podcast_id: uuid.UUID, data: PodcastPatch) -> Podcast:
     podcast = await get_podcast(session, subject, podcast_id)
-    changes = plain(data, exclude_unset=True)
+    changes = _sanitized(plain(data, exclude_unset=True))
     if "feed_url" in changes:
         await _check_feed_free(session, subject, changes["feed_url"], podcast.id)
     for field, value in changes.items():
@@ -82,7 +84,7 @@ async def episode_count(session: AsyncSession, subject: Subject, podcast_id: uui
 
 async def create_episode(session: AsyncSession, subject: Subject, data: EpisodeIn) -> Episode:
     await get_podcast(session, subject, data.podcast_id)
-    values = plain(data)
+    values = _sanitized(plain(data))
     values["guid"] = values.get("guid") or str(uuid.uuid4())
     if await repository.episode_by_guid(session, subject.tenant_id, data.podcast_id, values["guid"]):
         raise DuplicateGuid(
@@ -111,7 +113,7 @@ async def get_episode(session: AsyncSession, subject: Subject, episode_id: uuid.
 
 async def update_episode(session: AsyncSession, subject: Subject, episode_id: uuid.UUID, data: EpisodePatch) -> Episode:
     episode = await get_episode(session, subject, episode_id)
-    changes = plain(data, exclude_unset=True)
+    changes = _sanitized(plain(data, exclude_unset=True))
     for field, value in changes.items():
         setattr(episode, field, value)
     await session.flush()
@@ -158,3 +160,10 @@ async def _check_feed_free(
             errors=[{"field": "feed_url", "value": feed_url, "reason": "already a show here"}],
             podcast_id=str(existing.id),
         )
+
+
+def _sanitized(values: dict[str, Any]) -> dict[str, Any]:
+    """Descriptions are shown as HTML on pages: keep only safe markup, whoever wrote them."""
+    if values.get("description"):
+        values["description"] = sanitize_html(values["description"])
+    return values
