@@ -167,3 +167,8 @@ def _sanitized(values: dict[str, Any]) -> dict[str, Any]:
     if values.get("description"):
         values["description"] = sanitize_html(values["description"])
     return values
+
+
+async def prefix_usage(session: AsyncSession, subject: Subject, podcast_id: uuid.UUID) -> dict[str, int]:
+    """Measurement prefixes the show's episodes are served through, with how many episodes use each."""
+    return await repository.prefix_usage(session, subject.tenant_id, podcast_id)

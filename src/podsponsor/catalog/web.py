@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from podsponsor.auth.dependencies import require_page
 from podsponsor.auth.permissions import Permission
 from podsponsor.auth.subject import Subject
-from podsponsor.catalog import service
-from podsponsor.catalog.schemas import PodcastIn
+from podsponsor.catalog import feed_refresh, service
+from podsponsor.catalog.schemas import FeedImportIn, PodcastIn
 from podsponsor.config import get_settings
 from podsponsor.db.tenancy import tenant_transaction
 from podsponsor.errors import AppError
@@ -53,6 +53,54 @@ async def new_podcast_page(request: Request, subject: Writer) -> Response:
     return _form(request, {}, {})
 
 
+@router.get("/podcasts/import", response_class=HTMLResponse)
+async def import_page(request: Request, subject: Writer) -> Response:
+    return render(request, "catalog/podcast_import.html", values={}, errors={})
+
+
+@router.post("/podcasts/import", response_class=HTMLResponse)
+async def import_podcast(request: Request, subject: Writer) -> Response:
+    """Add (or update) a show from its feed: fetched, parsed and stored before the page answers."""
+    await verify_csrf(request)
+    values = await form_fields(request)
+    try:
+        url = FeedImportIn.model_validate({"feed_url": values.get("feed_url", "")}).feed_url
+        report = await feed_refresh.import_show(subject, str(url))
+    except ValidationError as exc:
+        return render(request, "catalog/podcast_import.html", 422, values=values, errors=validation_errors(exc))
+    except AppError as exc:
+        errors = {"feed_url": exc.detail}
+        return render(request, "catalog/podcast_import.html", exc.status, values=values, errors=errors)
+    response = redirect(f"/podcasts/{report.podcast_id}")
+    verb = "added" if report.created else "updated"
+    set_notice(
+        response,
+        f"The show is {verb}: {report.episodes_created} new and {report.episodes_updated} changed "
+        f"episodes of {report.episodes_in_feed} in the feed.",
+    )
+    return response
+
+
+@router.post("/podcasts/{podcast_id}/refresh", response_class=HTMLResponse)
+async def refresh_podcast(podcast_id: str, request: Request, subject: Writer) -> Response:
+    await verify_csrf(request)
+    show_id = parse_id(podcast_id, "podcast")
+    response = redirect(f"/podcasts/{show_id}")
+    try:
+        report = await feed_refresh.refresh_show(subject, show_id, conditional=False)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        set_notice(response, f"The feed could not be read: {exc.detail}", "error")
+        return response
+    set_notice(
+        response,
+        f"Feed fetched: {report.episodes_created} new, {report.episodes_updated} changed, "
+        f"{report.episodes_unchanged} unchanged episodes.",
+    )
+    return response
+
+
 @router.post("/podcasts", response_class=HTMLResponse)
 async def create_podcast(request: Request, subject: Writer) -> Response:
     await verify_csrf(request)
@@ -79,11 +127,14 @@ async def podcast_page(podcast_id: str, request: Request, subject: Reader) -> Re
     async with tenant_transaction(subject.tenant_id) as session:
         show = await service.get_podcast(session, subject, show_id)
         episodes, total = await service.list_episodes(session, subject, show.id, None, None, None, page)
+        prefixes = await service.prefix_usage(session, subject, show.id)
     return render(
         request,
         "catalog/podcast_detail.html",
         show=show,
         episodes=episodes,
+        prefixes=prefixes,
+        can_write=subject.can(Permission.CATALOG_WRITE),
         pager=pager(request, number, EPISODES_PER_PAGE, total),
     )
 
