@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message` (the message with terminal colour codes) to its records; JSON has no use for it.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,4 +39,7 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
-    logging.getLogger("uvicorn.error").handlers[:] = []
+    # uvicorn's logging config gives "uvicorn" a plain-text handler that does not propagate: route it to ours.
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

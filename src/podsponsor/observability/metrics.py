@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -10,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podsponsor.observability.logs import request_id
 
+log = logging.getLogger("podsponsor.access")
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter("podsponsor_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=REGISTRY)
 LATENCY = Histogram(
@@ -59,6 +61,12 @@ class RequestMiddleware:
         finally:
             route = route_template(scope)
             method = scope.get("method", "GET")
+            elapsed = time.perf_counter() - started
             REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            LATENCY.labels(method, route).observe(elapsed)
+            # The route template, never the raw path: paths can carry secrets (invite tokens).
+            log.info(
+                "request",
+                extra={"method": method, "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+            )
             request_id.reset(token)
