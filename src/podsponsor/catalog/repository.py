@@ -188,7 +188,7 @@ async def podcast_for_update(session: AsyncSession, tenant_id: uuid.UUID, podcas
 
 async def due_feed_refreshes(session: AsyncSession, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
     rows = await session.execute(text("SELECT * FROM catalog_due_feed_refreshes(:limit)"), {"limit": limit})
-    return [(tenant_id, podcast_id) for tenant_id, podcast_id in rows.tuples()]
+    return [(row[0], row[1]) for row in rows]
 
 
 async def prefix_usage(session: AsyncSession, tenant_id: uuid.UUID, podcast_id: uuid.UUID) -> dict[str, int]:
