@@ -170,3 +170,18 @@ def test_unknown_scope_is_a_422_naming_the_field(tenant) -> None:
         response = owner.post("/api/v1/api-keys", json={"name": "x", "scopes": ["everything"]})
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"].startswith("scopes")
+
+
+def test_cookie_sessions_must_send_the_csrf_token_to_write_through_the_api(server: str, tenant, settings) -> None:
+    from podsponsor.auth.tokens import TokenClaims, issue_session
+
+    session = issue_session(settings, TokenClaims(uuid.UUID(tenant.id), uuid.UUID(tenant.user_ids["owner"]), 1))
+    cookies = {"podsponsor_session": session, "podsponsor_csrf": "page-token"}
+    with httpx.Client(base_url=server, cookies=cookies) as browser:
+        assert browser.get("/api/v1/podcasts").status_code == 200
+        refused = browser.post("/api/v1/podcasts", json={"title": "Forged"})
+        assert refused.status_code == 403 and refused.json()["type"].endswith("/csrf-failed")
+        wrong = browser.post("/api/v1/podcasts", json={"title": "Forged"}, headers={"X-CSRF-Token": "other"})
+        assert wrong.status_code == 403
+        allowed = browser.post("/api/v1/podcasts", json={"title": "From a page"}, headers={"X-CSRF-Token": "page-token"})
+        assert allowed.status_code == 201

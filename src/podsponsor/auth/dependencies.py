@@ -13,7 +13,15 @@ from fastapi import Request
 from podsponsor.auth import service
 from podsponsor.auth.permissions import Permission
 from podsponsor.auth.subject import Subject
-from podsponsor.auth.tokens import api_key_prefix, looks_like_api_key, read_jwt, read_session
+from podsponsor.auth.tokens import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    api_key_prefix,
+    looks_like_api_key,
+    read_jwt,
+    read_session,
+    same_token,
+)
 from podsponsor.config import get_settings
 from podsponsor.db.tenancy import tenant_transaction, unscoped_transaction
 from podsponsor.errors import Forbidden, NotAuthenticated
@@ -82,6 +90,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Subject]]:
         subject = await resolve_subject(request)
         if subject is None:
             raise NotAuthenticated("sign in, or send a bearer token or API key")
+        _check_cookie_csrf(request, subject)
         if not subject.can(permission):
             raise Forbidden(f"your role ({subject.role}) lacks '{permission}'")
         return subject
@@ -103,6 +112,23 @@ def require_page(permission: Permission | None = None) -> Callable[[Request], Aw
 
     guard.__permission__ = permission or "signed-in"  # type: ignore[attr-defined]
     return guard
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_cookie_csrf(request: Request, subject: Subject) -> None:
+    """A page's script may call the API with the session cookie; a write must then carry the CSRF token header,
+    so another site cannot make the browser write on the user's behalf."""
+    if subject.kind != "session" or request.method in SAFE_METHODS:
+        return
+    if not same_token(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+        raise CsrfRequired("send the page's CSRF token in the X-CSRF-Token header")
+
+
+class CsrfRequired(Forbidden):
+    type = "csrf-failed"
+    title = "The CSRF token is missing or wrong"
 
 
 async def public_route(request: Request) -> Subject | None:

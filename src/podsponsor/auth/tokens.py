@@ -14,6 +14,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from podsponsor.config import Settings
 
+CSRF_COOKIE = "podsponsor_csrf"
+CSRF_HEADER = "x-csrf-token"
 JWT_ALGORITHM = "HS256"  # fixed: a token naming another algorithm (or none) is refused
 API_KEY_MARK = "psk"
 _PREFIX_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"

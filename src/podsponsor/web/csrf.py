@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from podsponsor.auth.tokens import new_csrf_token, same_token
+from podsponsor.auth.tokens import CSRF_COOKIE, CSRF_HEADER, new_csrf_token, same_token
 from podsponsor.config import get_settings
 from podsponsor.errors import Forbidden
 
-CSRF_COOKIE = "podsponsor_csrf"
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
 
 
 class CsrfFailed(Forbidden):
