@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Select, func, literal_column, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from psycopg.types.json import Jsonb
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.catalog.models import Episode, Podcast
@@ -142,7 +142,21 @@ EPISODE_FEED_COLUMNS = (
     "chapters_url",
     "extras",
 )
-UPSERT_CHUNK = 1000  # rows per statement: 23 parameters a row stays far below PostgreSQL's 65,535
+_STAGED = ("guid", *EPISODE_FEED_COLUMNS)
+_STAGE = "episode_feed_stage"
+# Only the staged columns, and none of episodes' NOT NULL constraints: the keys are added by the upsert.
+_CREATE_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DROP AS SELECT {', '.join(_STAGED)} FROM episodes WITH NO DATA"
+)
+_UPSERT_FROM_STAGE = f"""
+    INSERT INTO episodes (tenant_id, id, podcast_id, {", ".join(_STAGED)})
+    SELECT :tenant_id, gen_random_uuid(), :podcast_id, {", ".join(_STAGED)} FROM {_STAGE}
+    ON CONFLICT (tenant_id, podcast_id, guid) WHERE deleted_at IS NULL DO UPDATE
+      SET {", ".join(f"{c} = EXCLUDED.{c}" for c in EPISODE_FEED_COLUMNS)}, updated_at = now()
+      WHERE ({", ".join(f"episodes.{c}" for c in EPISODE_FEED_COLUMNS)})
+            IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in EPISODE_FEED_COLUMNS)})
+    RETURNING (xmax = 0)
+"""
 
 
 async def upsert_episodes(
@@ -150,31 +164,22 @@ async def upsert_episodes(
 ) -> tuple[int, int]:
     """Insert new episodes and update changed ones, by guid within the show; (created, updated).
 
-    Rows that did not change are left alone (no write, no new updated_at), so a refresh of an unchanged feed writes
-    nothing but its status.
+    Rows go in by COPY into a temporary staging table, then one set-based upsert: a 5,000-item feed is one
+    statement, not 5,000. Unchanged rows are left alone (no write, no new updated_at), so refreshing an unchanged
+    feed writes nothing but the show's status.
     """
-    created = updated = 0
-    table = Episode.__table__.c
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        chunk = [
-            {**row, "tenant_id": tenant_id, "podcast_id": podcast_id, "id": uuid.uuid4()}
-            for row in rows[start : start + UPSERT_CHUNK]
-        ]
-        statement = pg_insert(Episode).values(chunk)
-        changed = tuple_(*(table[c] for c in EPISODE_FEED_COLUMNS)).is_distinct_from(
-            tuple_(*(statement.excluded[c] for c in EPISODE_FEED_COLUMNS))
-        )
-        upsert = statement.on_conflict_do_update(
-            index_elements=["tenant_id", "podcast_id", "guid"],
-            index_where=text("deleted_at IS NULL"),
-            set_={**{c: statement.excluded[c] for c in EPISODE_FEED_COLUMNS}, "updated_at": func.now()},
-            where=changed,
-        )
-        result = await session.execute(upsert.returning(literal_column("xmax = 0", Boolean)))
-        for (inserted,) in result.tuples():
-            created += int(bool(inserted))
-            updated += int(not inserted)
-    return created, updated
+    if not rows:
+        return 0, 0
+    await session.execute(text(_CREATE_STAGE))
+    await session.execute(text(f"TRUNCATE {_STAGE}"))
+    connection = await (await session.connection()).get_raw_connection()
+    driver: Any = connection.driver_connection
+    async with driver.cursor() as cursor, cursor.copy(f"COPY {_STAGE} ({', '.join(_STAGED)}) FROM STDIN") as copy:
+        for row in rows:
+            await copy.write_row([Jsonb(row[c]) if c == "extras" else row[c] for c in _STAGED])
+    result = await session.execute(text(_UPSERT_FROM_STAGE), {"tenant_id": tenant_id, "podcast_id": podcast_id})
+    inserted = [bool(row[0]) for row in result]
+    return sum(inserted), len(inserted) - sum(inserted)
 
 
 async def podcast_for_update(session: AsyncSession, tenant_id: uuid.UUID, podcast_id: uuid.UUID) -> Podcast | None:
