@@ -24,7 +24,13 @@ def bench_database(name: str) -> tuple[str, DatabaseUrls]:
     bootstrap.drop_database(admin, name)
     urls = bootstrap.provision(admin, name, OWNER, RUNTIME)
     migrate.upgrade(urls.owner, RUNTIME)
-    os.environ.update({"DATABASE_URL": urls.owner, "DATABASE_APP_URL": urls.app, "PODSPONSOR_ENV": "test",
-                       "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-0123456789-abcdefghij")})
+    os.environ.update(
+        {
+            "DATABASE_URL": urls.owner,
+            "DATABASE_APP_URL": urls.app,
+            "PODSPONSOR_ENV": "test",
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-0123456789-abcdefghij"),
+        }
+    )
     reset_settings()
     return admin, urls

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lxml import etree  # noqa: E402
+from lxml import etree
+from tests.factories.feed_server import FeedServer, synthetic_feed
 
-from bench._db import bench_database  # noqa: E402
-from tests.factories.feed_server import FeedServer, synthetic_feed  # noqa: E402
+from bench._db import bench_database
 
 
 async def run(items: int, runs: int) -> dict[str, object]:
@@ -40,8 +40,11 @@ async def run(items: int, runs: int) -> dict[str, object]:
     engine.configure(get_settings(), urls)
     tenant_id = uuid.uuid4()
     async with tenant_transaction(tenant_id) as session:
-        await signup(session, tenant_id, SignupIn(workspace_name="Bench Network", email="bench@example.com",
-                                                  password="bench-password-123"))
+        await signup(
+            session,
+            tenant_id,
+            SignupIn(workspace_name="Bench Network", email="bench@example.com", password="bench-password-123"),
+        )
     subject = system_subject(tenant_id)
     server = FeedServer()
     body = synthetic_feed(items, title="Bench Show")
@@ -64,8 +67,13 @@ async def run(items: int, runs: int) -> dict[str, object]:
     print(f"feed of {items} items, {len(body) / 1e6:.1f} MB, median of {runs} runs")
     print(f"  end to end (fetch + parse + upsert): {ours_s * 1000:8.1f} ms  {items / ours_s:10.0f} items/s")
     print(f"  lxml.etree.fromstring only:          {lxml_s * 1000:8.1f} ms  {items / lxml_s:10.0f} items/s")
-    return {"bench": "feed_ingest", "items": items, "items_per_s": round(items / ours_s),
-            "lxml_items_per_s": round(items / lxml_s), "ratio_vs_lxml": round(lxml_s / ours_s, 4)}
+    return {
+        "bench": "feed_ingest",
+        "items": items,
+        "items_per_s": round(items / ours_s),
+        "lxml_items_per_s": round(items / lxml_s),
+        "ratio_vs_lxml": round(lxml_s / ours_s, 4),
+    }
 
 
 def main() -> None:

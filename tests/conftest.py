@@ -92,9 +92,23 @@ def server(database: DatabaseUrls) -> Iterator[str]:
     # The app may fetch feeds from the tests' own local servers, and from nowhere else private.
     env = {**os.environ, "LOGIN_MAX_FAILURES": "5", "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "podsponsor.app:build", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "podsponsor.app:build",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-proxy-headers",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -72,20 +72,29 @@ def test_only_admins_manage_users_and_nobody_grants_above_their_role(tenant) -> 
         assert sales.get("/api/v1/users").status_code == 403
         assert sales.post("/api/v1/users", json={"email": "x@example.com", "role": "ops"}).status_code == 403
     with tenant.client("admin") as admin:
-        grant_owner = admin.post("/api/v1/users", json={"email": "o2@example.com", "role": "owner",
-                                                        "password": PASSWORD})
+        grant_owner = admin.post(
+            "/api/v1/users", json={"email": "o2@example.com", "role": "owner", "password": PASSWORD}
+        )
         assert grant_owner.status_code == 403
         assert admin.patch(f"/api/v1/users/{tenant.user_ids['owner']}", json={"role": "sales"}).status_code == 403
 
 
 def test_advertiser_users_need_a_sponsor_of_this_workspace(tenant) -> None:
     with tenant.client() as owner:
-        missing = owner.post("/api/v1/users", json={"email": "ad@example.com", "role": "advertiser",
-                                                    "password": PASSWORD})
+        missing = owner.post(
+            "/api/v1/users", json={"email": "ad@example.com", "role": "advertiser", "password": PASSWORD}
+        )
         assert missing.status_code == 422
         assert missing.json()["errors"][0]["field"] == "sponsor_id"
-        foreign = owner.post("/api/v1/users", json={"email": "ad@example.com", "role": "advertiser",
-                                                    "password": PASSWORD, "sponsor_id": str(uuid.uuid4())})
+        foreign = owner.post(
+            "/api/v1/users",
+            json={
+                "email": "ad@example.com",
+                "role": "advertiser",
+                "password": PASSWORD,
+                "sponsor_id": str(uuid.uuid4()),
+            },
+        )
         assert foreign.status_code == 422
 
 
@@ -183,5 +192,7 @@ def test_cookie_sessions_must_send_the_csrf_token_to_write_through_the_api(serve
         assert refused.status_code == 403 and refused.json()["type"].endswith("/csrf-failed")
         wrong = browser.post("/api/v1/podcasts", json={"title": "Forged"}, headers={"X-CSRF-Token": "other"})
         assert wrong.status_code == 403
-        allowed = browser.post("/api/v1/podcasts", json={"title": "From a page"}, headers={"X-CSRF-Token": "page-token"})
+        allowed = browser.post(
+            "/api/v1/podcasts", json={"title": "From a page"}, headers={"X-CSRF-Token": "page-token"}
+        )
         assert allowed.status_code == 201

@@ -20,9 +20,15 @@ def _claims() -> TokenClaims:
 
 def _payload(settings: Settings, **changes: object) -> dict[str, object]:
     now = int(time.time())
-    payload: dict[str, object] = {"sub": str(uuid.uuid4()), "tid": str(uuid.uuid4()), "sv": 1,
-                                  "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now,
-                                  "exp": now + 60}
+    payload: dict[str, object] = {
+        "sub": str(uuid.uuid4()),
+        "tid": str(uuid.uuid4()),
+        "sv": 1,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + 60,
+    }
     payload.update(changes)
     return {k: v for k, v in payload.items() if v is not None}
 
@@ -63,7 +69,8 @@ def test_other_algorithms_and_unsigned_tokens_are_refused(settings: Settings) ->
 def test_api_refuses_a_forged_token(server: str, settings: Settings) -> None:
     tenant = make_tenant(server)
     forged = jwt.encode(
-        _payload(settings, tid=tenant.id, sub=tenant.user_ids["owner"]), "another-key-0123456789-0123456789",
+        _payload(settings, tid=tenant.id, sub=tenant.user_ids["owner"]),
+        "another-key-0123456789-0123456789",
         algorithm="HS256",
     )
     response = httpx.get(f"{server}/api/v1/me", headers={"Authorization": f"Bearer {forged}"})

@@ -180,8 +180,13 @@ def test_a_feed_that_breaks_keeps_its_episodes_and_shows_the_error(tenant, feed_
 
 @pytest.mark.parametrize(
     "url",
-    ["http://10.0.0.7/feed.xml", "http://169.254.169.254/latest/meta-data", "http://[::1]/feed.xml",
-     "http://localhost/feed.xml", "file:///etc/passwd"],
+    [
+        "http://10.0.0.7/feed.xml",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/feed.xml",
+        "http://localhost/feed.xml",
+        "file:///etc/passwd",
+    ],
 )
 def test_private_and_local_addresses_are_refused(url: str, tenant) -> None:
     with tenant.client() as api:

@@ -19,8 +19,11 @@ CSRF = "feed-pages-csrf-token"
 def browser(server: str, settings: Settings):
     tenant = make_tenant(server)
     session = issue_session(settings, TokenClaims(tenant.id, tenant.user_ids["owner"], 1))  # type: ignore[arg-type]
-    with httpx.Client(base_url=server, cookies={"podsponsor_session": session, "podsponsor_csrf": CSRF},
-                      headers={"accept": "text/html"}) as client:
+    with httpx.Client(
+        base_url=server,
+        cookies={"podsponsor_session": session, "podsponsor_csrf": CSRF},
+        headers={"accept": "text/html"},
+    ) as client:
         yield client
 
 

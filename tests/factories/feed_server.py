@@ -25,7 +25,7 @@ class FeedServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            def do_GET(self) -> None:
                 owner.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 owner.answer(self)
 
@@ -56,7 +56,7 @@ class FeedServer:
         for prefix, status in (("/moved/", 301), ("/temporary/", 302)):
             if path.startswith(prefix):
                 handler.send_response(status)
-                handler.send_header("Location", "/" + path[len(prefix):])
+                handler.send_header("Location", "/" + path[len(prefix) :])
                 handler.send_header("Content-Length", "0")
                 handler.end_headers()
                 return
@@ -80,9 +80,9 @@ class FeedServer:
 
     def _body(self, path: str) -> bytes | None:
         if path.startswith("/live/"):
-            return self.live.get(path[len("/live/"):])
+            return self.live.get(path[len("/live/") :])
         if path.startswith("/feeds/"):
-            file = (FEEDS / path[len("/feeds/"):]).resolve()
+            file = (FEEDS / path[len("/feeds/") :]).resolve()
             if FEEDS in file.parents and file.is_file():
                 return file.read_bytes()
         return None

@@ -21,8 +21,9 @@ class Tenant:
 
     def client(self, role: str = "owner") -> httpx.Client:
         """A client authenticated as this tenant's user of `role` (made on first use)."""
-        return httpx.Client(base_url=self.base_url, timeout=30,
-                            headers={"Authorization": f"Bearer {self.tokens[role]}"})
+        return httpx.Client(
+            base_url=self.base_url, timeout=30, headers={"Authorization": f"Bearer {self.tokens[role]}"}
+        )
 
 
 def token_for(base_url: str, email: str, workspace: str | None = None, password: str = PASSWORD) -> str:
@@ -40,8 +41,13 @@ def make_tenant(base_url: str, roles: tuple[str, ...] = ("owner",), name: str | 
     email = f"owner-{tag}@example.com"
     response = httpx.post(
         f"{base_url}/api/v1/auth/signup",
-        json={"workspace_name": name or f"Network {tag}", "workspace_slug": f"net-{tag}", "email": email,
-              "password": PASSWORD, "display_name": "Olive Owner"},
+        json={
+            "workspace_name": name or f"Network {tag}",
+            "workspace_slug": f"net-{tag}",
+            "email": email,
+            "password": PASSWORD,
+            "display_name": "Olive Owner",
+        },
         timeout=30,
     )
     assert response.status_code == 201, response.text

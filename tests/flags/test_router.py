@@ -19,10 +19,17 @@ def test_flags_list_with_their_source(pair) -> None:
     tenant, _ = pair
     with tenant.client() as api:
         flags = {f["name"]: f for f in api.get("/api/v1/feature-flags").json()}
-        assert flags["ENABLE_DEAL_PIPELINE"] == {"name": "ENABLE_DEAL_PIPELINE", "enabled": True,
-                                                 "source": "environment"}
-        assert {"ENABLE_ETL_CSV_UPLOAD", "ENABLE_IO_BOOKINGS", "ENABLE_MATCHMAKING",
-                "ENABLE_NEW_DASHBOARD_CARDS"} <= set(flags)
+        assert flags["ENABLE_DEAL_PIPELINE"] == {
+            "name": "ENABLE_DEAL_PIPELINE",
+            "enabled": True,
+            "source": "environment",
+        }
+        assert {
+            "ENABLE_ETL_CSV_UPLOAD",
+            "ENABLE_IO_BOOKINGS",
+            "ENABLE_MATCHMAKING",
+            "ENABLE_NEW_DASHBOARD_CARDS",
+        } <= set(flags)
 
 
 def test_disabling_the_deal_pipeline_hides_deals_for_that_workspace_only(pair, settings: Settings) -> None:
@@ -39,8 +46,11 @@ def test_disabling_the_deal_pipeline_hides_deals_for_that_workspace_only(pair, s
         assert api.get("/api/v1/sponsors").status_code == 200
         assert neighbour.get("/api/v1/campaigns").status_code == 200
         cookie = issue_session(settings, TokenClaims(tenant.id, tenant.user_ids["owner"], 1))  # type: ignore[arg-type]
-        page = httpx.get(f"{tenant.base_url}/sponsors/{sponsor['id']}", cookies={"podsponsor_session": cookie},
-                         headers={"accept": "text/html"})
+        page = httpx.get(
+            f"{tenant.base_url}/sponsors/{sponsor['id']}",
+            cookies={"podsponsor_session": cookie},
+            headers={"accept": "text/html"},
+        )
         assert page.status_code == 200
         assert "Q1 flight" not in page.text
         back = api.put("/api/v1/feature-flags/ENABLE_DEAL_PIPELINE", json={"enabled": None})

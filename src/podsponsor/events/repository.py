@@ -16,9 +16,7 @@ async def add(session: AsyncSession, event: Event) -> None:
     await session.flush()
 
 
-def _filtered(
-    tenant_id: uuid.UUID, types: list[str], since: datetime | None, until: datetime | None
-) -> Select[Event]:
+def _filtered(tenant_id: uuid.UUID, types: list[str], since: datetime | None, until: datetime | None) -> Select[Event]:
     query = select(Event).where(Event.tenant_id == tenant_id)
     if types:
         query = query.where(Event.type.in_(types))
