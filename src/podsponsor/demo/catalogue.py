@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FEED_HOST = "feeds.hostwave.example"
 MEDIA_HOST = "media.hostwave.example"
 IMAGE_HOST = "images.hostwave.example"
 
