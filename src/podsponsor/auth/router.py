@@ -160,7 +160,7 @@ async def create_api_key(body: ApiKeyIn, subject: KeysAdmin) -> ApiKeyCreated:
         return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "token": secret.token})
 
 
-@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
+@router.api_route("/api-keys/{key_id}", methods=["DELETE"], response_model=ApiKeyOut, summary="Revoke an API key")
 async def revoke_api_key(key_id: uuid.UUID, subject: KeysAdmin) -> ApiKeyOut:
     async with tenant_transaction(subject.tenant_id) as session:
         return ApiKeyOut.model_validate(await service.revoke_api_key(session, subject, key_id))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from procrastinate.jobs import Status
+
 from podsponsor.db.engine import get_database
 from podsponsor.db.migrate import head_revision
 from podsponsor.db.tenancy import unscoped_transaction
@@ -31,5 +33,5 @@ async def refresh_gauges() -> None:
             counts = await repository.job_counts(session)
     except Exception:  # metrics must render even while the database is away
         return
-    for status in ("todo", "doing", "succeeded", "failed", "cancelled", "aborted"):
-        JOBS.labels(status).set(counts.get(status, 0))
+    for status in Status:
+        JOBS.labels(status.value).set(counts.get(status.value, 0))
