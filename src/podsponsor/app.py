@@ -23,6 +23,9 @@ from podsponsor.db import engine
 from podsponsor.errors import PROBLEM_JSON, AppError, TooManyRequests
 from podsponsor.events.router import router as events_router
 from podsponsor.flags.router import router as flags_router
+from podsponsor.measurement import prefix
+from podsponsor.measurement.router import router as measurement_router
+from podsponsor.metrics.router import router as metrics_router
 from podsponsor.observability.logs import configure_logging
 from podsponsor.observability.metrics import RequestMiddleware
 from podsponsor.observability.router import router as ops_router
@@ -43,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except RuntimeError:
             engine.configure(settings)
             owned = True
+        app.state.prefix = await prefix.start(settings, engine.get_database().urls.app)
         yield
+        await app.state.prefix.stop()
         if owned:
             await engine.dispose()
 
@@ -57,7 +62,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
     app.add_middleware(RequestMiddleware)
-    for router in (ops_router, auth_router, catalog_router, sales_router, events_router, flags_router):
+    # The prefix redirect, a bare Starlette route: `build()` serves it ahead of the middleware, and an app made
+    # without `build()` serves it from here, matched first.
+    app.router.routes.insert(0, prefix.ROUTE)
+    routers = (
+        ops_router,
+        auth_router,
+        catalog_router,
+        sales_router,
+        events_router,
+        flags_router,
+        measurement_router,
+        metrics_router,
+    )
+    for router in routers:
         app.include_router(router)
     mount_web(app)
     _install_error_handlers(app)
@@ -149,8 +167,8 @@ def _safe_value(location: tuple[Any, ...], value: Any) -> Any:
     return None
 
 
-def build() -> FastAPI:
-    """Uvicorn factory: `uvicorn --factory podsponsor.app:build`."""
+def build() -> prefix.PrefixFirst:
+    """Uvicorn factory: `uvicorn --factory podsponsor.app:build`. The app, with prefix redirects served ahead of it."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return prefix.PrefixFirst(create_app(settings))

@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from podsponsor.cli_lists import app as lists_app
+from podsponsor.cli_metrics import metrics_cli
 from podsponsor.cli_output import fail
 from podsponsor.config import Settings, get_settings
 from podsponsor.db import embedded
@@ -27,6 +29,10 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
+
+
+cli.add_typer(lists_app)
+cli.add_typer(metrics_cli, name="metrics")
 
 
 @cli.callback()
@@ -60,8 +66,17 @@ def serve(
     try:
         if settings.embedded:
             upgrade(settings, "head")
+        # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from any local peer; the app trusts
+        # only TRUSTED_PROXIES (podsponsor.clients).
         uvicorn.run(
-            "podsponsor.app:build", factory=True, host=host, port=port, reload=reload, workers=workers, log_config=None
+            "podsponsor.app:build",
+            factory=True,
+            host=host,
+            port=port,
+            reload=reload,
+            workers=workers,
+            log_config=None,
+            proxy_headers=False,
         )
     finally:
         embedded.stop()

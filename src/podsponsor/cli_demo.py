@@ -45,7 +45,9 @@ async def _serve_demo(
     engine.configure(settings, urls)
     try:
         logins = await load_demo(seed)
-        config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings), host=host, port=port, log_config=None, lifespan="on", proxy_headers=False
+        )
         worker = {"concurrency": concurrency, "shutdown_graceful_timeout": 10.0}
         await run_services(
             uvicorn.Server(config), worker, on_listening=lambda: typer.echo(banner(f"http://{host}:{port}", logins))

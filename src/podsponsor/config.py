@@ -60,8 +60,23 @@ class Settings(BaseSettings):
     # Hosts outbound fetching may reach even on private addresses ("host" or "host:port", comma-separated): tests.
     outbound_allow_hosts: str = Field("", alias="OUTBOUND_ALLOW_HOSTS")
 
+    # The address the public reaches this service at (prefix URLs shown to creators); unset → the request's own.
+    public_base_url: str | None = Field(None, alias="PUBLIC_BASE_URL")
+    # Prefix redirect hits: a group commit takes up to this many rows, waiting at most this long for more.
+    prefix_batch_rows: int = Field(500, ge=1, le=10000, alias="PREFIX_BATCH_ROWS")
+    prefix_batch_wait_ms: float = Field(1.0, ge=0, le=100, alias="PREFIX_BATCH_WAIT_MS")
+    # Batches in flight at once, each on its own connection (their commits overlap).
+    prefix_writer_connections: int = Field(2, ge=1, le=16, alias="PREFIX_WRITER_CONNECTIONS")
+    # A commit slower than this counts as the database being away: the batch goes to the spill file instead.
+    prefix_commit_timeout_seconds: float = Field(2.0, gt=0, le=60, alias="PREFIX_COMMIT_TIMEOUT_SECONDS")
+
     # Finished jobs (succeeded or failed) are kept this long for inspection, then pruned daily.
     job_retention_days: int = Field(14, ge=1, alias="JOB_RETENTION_DAYS")
+
+    # Metrics CSV imports: the largest file accepted (upload or URL), and the size up to which an upload is imported
+    # while the request waits (larger ones run as a job and report progress).
+    etl_max_upload_mb: int = Field(200, ge=1, le=10240, alias="ETL_MAX_UPLOAD_MB")
+    etl_sync_max_mb: float = Field(5.0, ge=0, alias="ETL_SYNC_MAX_MB")
 
     enable_etl_csv_upload: bool = Field(True, alias="ENABLE_ETL_CSV_UPLOAD")
     enable_deal_pipeline: bool = Field(True, alias="ENABLE_DEAL_PIPELINE")
@@ -70,6 +85,10 @@ class Settings(BaseSettings):
     enable_new_dashboard_cards: bool = Field(True, alias="ENABLE_NEW_DASHBOARD_CARDS")
     enable_attribution: bool = Field(True, alias="ENABLE_ATTRIBUTION")
     enable_prefix_measurement: bool = Field(True, alias="ENABLE_PREFIX_MEASUREMENT")
+
+    @property
+    def etl_max_upload_bytes(self) -> int:
+        return self.etl_max_upload_mb * 1024 * 1024
 
     def flag_default(self, name: str) -> bool:
         return bool(getattr(self, name.lower()))

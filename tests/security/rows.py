@@ -24,6 +24,11 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("api_keys", "role"): "owner",
     ("campaigns", "stage"): "lead",
     ("sponsors", "brand_safety"): "moderate",
+    ("etl_imports", "status"): "pending",
+    ("etl_imports", "origin"): "upload",
+    ("download_requests", "method"): "GET",
+    # A hit must fall in an existing day partition; the migration creates yesterday to two days ahead.
+    ("download_requests", "ts"): datetime.now(UTC),
 }
 
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})

@@ -1,7 +1,8 @@
 """The tenant tables as PostgreSQL's catalog describes them (not as the models say), for the audit and the matrix.
 
-Every table in schema public is tenant data except `alembic_version` (one row of migration state) and procrastinate's
-queue tables (infrastructure shared by all tenants; see the audit for what they may hold).
+Every table in schema public is tenant data except `alembic_version` (one row of migration state), procrastinate's
+queue tables (infrastructure shared by all tenants; see the audit for what they may hold) and the measurement
+reference lists (public OPAWG/ipcat data every tenant's counts use; the audit proves they hold nothing of a tenant).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import psycopg
 TENANT_ROOT = "tenants"
 NOT_TENANT_DATA = frozenset({"alembic_version"})
 QUEUE_PREFIX = "procrastinate_"
+REFERENCE_TABLES = frozenset({"reference_list_versions", "reference_list_entries"})
 KNOWN_TENANT_TABLES = frozenset(
     {
         "tenants",
@@ -25,6 +27,10 @@ KNOWN_TENANT_TABLES = frozenset(
         "episodes",
         "sponsors",
         "campaigns",
+        "unknown_user_agents",
+        "download_requests",
+        "metrics_daily",
+        "etl_imports",
     }
 )
 
@@ -81,12 +87,15 @@ class Table:
 
 
 def is_tenant_table(name: str) -> bool:
-    return name not in NOT_TENANT_DATA and not name.startswith(QUEUE_PREFIX)
+    return name not in NOT_TENANT_DATA | REFERENCE_TABLES and not name.startswith(QUEUE_PREFIX)
 
 
+# Partitions are left out: rows are read and written through the partitioned parent, whose RLS policy governs
+# them (a partition's own RLS is not consulted there), and the runtime role holds no grant on any partition; the
+# audit proves both (test_partitions_are_reachable_only_through_their_parent).
 TABLES = """
 SELECT c.oid, c.relname FROM pg_class c
-WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname
 """
 
@@ -110,7 +119,7 @@ ORDER BY con.conname
 
 
 def all_tables(conn: psycopg.Connection) -> dict[str, int]:
-    """Every ordinary or partitioned table in schema public, tenant data or not: name → oid."""
+    """Every ordinary or partitioned table in schema public (partitions aside), tenant data or not: name → oid."""
     return {name: oid for oid, name in conn.execute(TABLES)}
 
 

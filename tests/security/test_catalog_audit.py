@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from podsponsor.db.bootstrap import DatabaseUrls
-from tests.security.schema import KNOWN_TENANT_TABLES, QUEUE_PREFIX, TENANT_ROOT, Table, all_tables, is_tenant_table
+from tests.security.schema import (
+    KNOWN_TENANT_TABLES,
+    QUEUE_PREFIX,
+    REFERENCE_TABLES,
+    TENANT_ROOT,
+    Table,
+    all_tables,
+    is_tenant_table,
+)
 
 pytestmark = pytest.mark.isolation
 
@@ -21,7 +29,10 @@ CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 # A tenant's slug is its public sign-in handle, unique across the platform by design: anyone may learn that a
 # slug is taken (sign-up says so), so this uniqueness reveals nothing a tenant owns.
-GLOBAL_UNIQUE_KEYS = frozenset({("tenants", "uq_tenants_slug")})
+# A show's prefix token is looked up without a tenant by the public redirect (/p/<token>/...), so it must be unique
+# across the platform. It is 96 random bits, published in the show's feed by design: that a token exists says nothing
+# a tenant keeps private, and no one can guess one to probe with.
+GLOBAL_UNIQUE_KEYS = frozenset({("tenants", "uq_tenants_slug"), ("podcasts", "uq_podcasts_prefix_token")})
 
 
 def _loose(expression: str) -> str:
@@ -146,12 +157,15 @@ def test_every_table_links_to_its_tenant(catalog: dict[str, Table]) -> None:
 
 def test_primary_keys_are_uuids_and_nothing_counts(catalog: dict[str, Table], owner_conn: psycopg.Connection) -> None:
     problems = [f"{t.name}: no primary key" for t in catalog.values() if not t.primary_key]
+    partition_keys = _partition_keys(owner_conn)
     for table in catalog.values():
         problems += [
             f"{table.name}.{name}: primary key column of type {table.columns[name].sql_type}"
             for name in table.primary_key
-            if table.columns[name].sql_type != "uuid"
+            if table.columns[name].sql_type != "uuid" and name not in partition_keys.get(table.name, ())
         ]
+        if table.name in partition_keys and not {"id", table.tenant_column} <= set(table.primary_key):
+            problems.append(f"{table.name}: a partitioned table's key is still its uuid id and the tenant")
         problems += [f"{table.name}.{c.name}: identity column" for c in table.columns.values() if c.identity]
     problems += [
         f"{table}.{column}: default {default}"
@@ -163,6 +177,41 @@ def test_primary_keys_are_uuids_and_nothing_counts(catalog: dict[str, Table], ow
         )
     ]
     assert not problems, "sequential ids leak volumes and are guessable; keys are UUIDs:" + _report(problems)
+
+
+def _partition_keys(conn: psycopg.Connection) -> dict[str, tuple[str, ...]]:
+    """PostgreSQL requires a partitioned table's partition key in every unique key, its primary key included: those
+    columns may be of any type; the row's identity stays the uuid `id` with the tenant."""
+    return {
+        table: tuple(columns)
+        for table, columns in conn.execute(
+            "SELECT c.relname, ARRAY(SELECT a.attname::text FROM pg_attribute a "
+            "  WHERE a.attrelid = p.partrelid AND a.attnum = ANY(p.partattrs::int2[])) "
+            "FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "WHERE c.relnamespace = 'public'::regnamespace"
+        )
+    }
+
+
+def test_partitions_are_reachable_only_through_their_parent(
+    database: DatabaseUrls, catalog: dict[str, Table], owner_conn: psycopg.Connection
+) -> None:
+    """The audit skips partitions (tests/security/schema.py): that is safe only while the parent is an audited
+    tenant table and the runtime role cannot name a partition directly, where the parent's policy would not apply."""
+    partitions = owner_conn.execute(
+        "SELECT c.relname, parent.relname, "
+        "  ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) AS p "
+        "    WHERE has_table_privilege(%s, c.oid, p)) "
+        "FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class parent ON parent.oid = i.inhparent "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relispartition AND c.relkind IN ('r', 'p')",
+        [_runtime_role(database)],
+    ).fetchall()
+    assert partitions, "no partition found: the hits table should have day partitions from its migration"
+    problems = [
+        f"{name} of {parent}: not an audited tenant table" for name, parent, _ in partitions if parent not in catalog
+    ]
+    problems += [f"{name}: the runtime role may {granted}" for name, _, granted in partitions if granted]
+    assert not problems, "partitions the runtime role could reach around its parent's policy:" + _report(problems)
 
 
 def test_queue_tables_hold_no_tenant_columns(owner_conn: psycopg.Connection) -> None:
@@ -183,6 +232,35 @@ def test_queue_tables_hold_no_tenant_columns(owner_conn: psycopg.Connection) -> 
     ).fetchall()
     assert not tenantish, f"queue tables with tenant columns must be tenant tables under RLS: {tenantish}"
     assert not links, f"foreign keys between the queue and tenant data: {links}"
+
+
+def test_reference_tables_hold_no_tenant_data(database: DatabaseUrls, owner_conn: psycopg.Connection) -> None:
+    """The measurement reference lists (tests/security/schema.py REFERENCE_TABLES) are exempt from tenant isolation:
+    they hold public OPAWG and ipcat data that every tenant's counts read. That is safe only while they carry no
+    tenant column, no link to or from tenant data, and the runtime role can only add to them: a loaded version is
+    what a count's recorded version id refers to, so nobody may rewrite or delete it."""
+    tables = {name: oid for name, oid in all_tables(owner_conn).items() if name in REFERENCE_TABLES}
+    assert set(tables) == REFERENCE_TABLES, f"reference tables missing: {sorted(REFERENCE_TABLES - set(tables))}"
+    tenantish = owner_conn.execute(
+        "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped AND a.attname ILIKE '%%tenant%%'",
+        [list(tables.values())],
+    ).fetchall()
+    links = owner_conn.execute(
+        "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+        "AND ((conrelid = ANY(%(ref)s) AND NOT confrelid = ANY(%(ref)s)) "
+        "  OR (confrelid = ANY(%(ref)s) AND NOT conrelid = ANY(%(ref)s)))",
+        {"ref": list(tables.values())},
+    ).fetchall()
+    rewrites = owner_conn.execute(
+        "SELECT c.relname, p.privilege FROM pg_class c "
+        "CROSS JOIN unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(privilege) "
+        "WHERE c.oid = ANY(%s) AND has_table_privilege(%s, c.oid, p.privilege)",
+        [list(tables.values()), _runtime_role(database)],
+    ).fetchall()
+    assert not tenantish, f"reference tables with tenant columns must be tenant tables under RLS: {tenantish}"
+    assert not links, f"foreign keys between reference lists and tenant data: {links}"
+    assert not rewrites, f"the runtime role may rewrite loaded reference lists: {rewrites}"
 
 
 def _runtime_role(database: DatabaseUrls) -> str:

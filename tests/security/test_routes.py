@@ -35,6 +35,9 @@ PUBLIC = frozenset(
         "GET /invite/{token}",
         "POST /invite/{token}",
         "POST /api/v1/auth/accept-invite",
+        # The measurement prefix sits in front of enclosure URLs in public feeds: podcast apps call it anonymously.
+        # It only redirects to public http(s) hosts and records the request; the show token is public by design.
+        "GET /p/{token}/{rest:path}",
     }
 )
 

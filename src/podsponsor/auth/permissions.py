@@ -15,6 +15,10 @@ class Permission(StrEnum):
     API_KEYS_ADMIN = "api_keys:admin"
     FLAGS_ADMIN = "flags:admin"
     TENANT_ADMIN = "tenant:admin"
+    MEASUREMENT_READ = "measurement:read"
+    MEASUREMENT_WRITE = "measurement:write"
+    METRICS_READ = "metrics:read"
+    METRICS_WRITE = "metrics:write"
 
 
 ALL = frozenset(Permission)
@@ -23,12 +27,37 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": ALL,
     "admin": ALL,
     "sales": frozenset(
-        {Permission.CATALOG_READ, Permission.SALES_READ, Permission.SALES_WRITE, Permission.EVENTS_READ}
+        {
+            Permission.CATALOG_READ,
+            Permission.SALES_READ,
+            Permission.SALES_WRITE,
+            Permission.EVENTS_READ,
+            Permission.MEASUREMENT_READ,
+            Permission.METRICS_READ,
+        }
     ),
     "ops": frozenset(
-        {Permission.CATALOG_READ, Permission.CATALOG_WRITE, Permission.SALES_READ, Permission.EVENTS_READ}
+        {
+            Permission.CATALOG_READ,
+            Permission.CATALOG_WRITE,
+            Permission.SALES_READ,
+            Permission.EVENTS_READ,
+            Permission.MEASUREMENT_READ,
+            Permission.MEASUREMENT_WRITE,
+            Permission.METRICS_READ,
+            Permission.METRICS_WRITE,
+        }
     ),
-    "creator": frozenset({Permission.CATALOG_READ, Permission.CATALOG_WRITE, Permission.SALES_READ}),
+    "creator": frozenset(
+        {
+            Permission.CATALOG_READ,
+            Permission.CATALOG_WRITE,
+            Permission.SALES_READ,
+            Permission.MEASUREMENT_READ,
+            Permission.METRICS_READ,
+            Permission.METRICS_WRITE,
+        }
+    ),
     # Read-only, and only their own sponsor's campaigns (enforced in the sales service).
     "advertiser": frozenset({Permission.CATALOG_READ, Permission.SALES_READ}),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,17 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from podsponsor.db.base import Base, TenantScoped, Timestamps
+
+# 12 random bytes, URL-safe base64 without padding: 16 characters, 96 bits (the SQL twin takes 6 fully random
+# bytes from each of two v4 UUIDs, whose version and variant bits sit outside those bytes).
+PREFIX_TOKEN_SQL = (
+    "translate(encode(substring(uuid_send(gen_random_uuid()) from 1 for 6) "
+    "|| substring(uuid_send(gen_random_uuid()) from 11 for 6), 'base64'), '+/', '-_')"
+)
+
+
+def new_prefix_token() -> str:
+    return secrets.token_urlsafe(12)
 
 
 class Podcast(TenantScoped, Timestamps, Base):
@@ -31,6 +43,9 @@ class Podcast(TenantScoped, Timestamps, Base):
         ),
         CheckConstraint("ingest_status IN ('never', 'ok', 'failed')", name="ingest_status"),
         CheckConstraint("refresh_interval_minutes BETWEEN 5 AND 10080", name="refresh_interval"),
+        # Looked up without a tenant by the prefix redirect (see migration 0006); the token is random, so its
+        # uniqueness reveals nothing about any tenant.
+        Index("uq_podcasts_prefix_token", "prefix_token", unique=True),
     )
 
     title: Mapped[str] = mapped_column(String(500))
@@ -62,6 +77,11 @@ class Podcast(TenantScoped, Timestamps, Base):
     last_ingest_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_ingest_error: Mapped[str | None] = mapped_column(Text)
     ingest_report: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+    # The public handle of the show's prefix redirect: /p/<prefix_token>/<enclosure URL without scheme>.
+    prefix_token: Mapped[str] = mapped_column(
+        String(32), default=new_prefix_token, server_default=text(PREFIX_TOKEN_SQL)
+    )
 
 
 class Episode(TenantScoped, Timestamps, Base):

@@ -206,3 +206,15 @@ async def prefix_usage(session: AsyncSession, tenant_id: uuid.UUID, podcast_id: 
     )
     rows = await session.execute(select(inner.c.prefix, func.count()).group_by(inner.c.prefix))
     return {name: int(count) for name, count in rows.tuples()}
+
+
+async def episode_keys(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID, str, str, datetime | None, str]]:
+    """What identifies each live episode: (id, podcast id, guid, title, publish date, show title)."""
+    rows = await session.execute(
+        select(Episode.id, Episode.podcast_id, Episode.guid, Episode.title, Episode.publish_date, Podcast.title)
+        .join(Podcast, (Podcast.tenant_id == Episode.tenant_id) & (Podcast.id == Episode.podcast_id))
+        .where(Episode.tenant_id == tenant_id, Episode.deleted_at.is_(None), Podcast.deleted_at.is_(None))
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]

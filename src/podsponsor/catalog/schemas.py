@@ -63,6 +63,10 @@ class PodcastOut(BaseModel):
     last_ingest_attempt_at: datetime | None
     last_ingest_error: str | None
     ingest_report: dict[str, Any] = Field(description="counts and warnings of the last successful fetch")
+    prefix_token: str = Field(
+        description="the show's measurement prefix: put `https://<this service>/p/<prefix_token>/` in front of each "
+        "enclosure URL (without its `https://`)"
+    )
     created_at: datetime
     updated_at: datetime
 

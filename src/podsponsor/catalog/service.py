@@ -172,3 +172,11 @@ def _sanitized(values: dict[str, Any]) -> dict[str, Any]:
 async def prefix_usage(session: AsyncSession, subject: Subject, podcast_id: uuid.UUID) -> dict[str, int]:
     """Measurement prefixes the show's episodes are served through, with how many episodes use each."""
     return await repository.prefix_usage(session, subject.tenant_id, podcast_id)
+
+
+async def episode_keys(
+    session: AsyncSession, subject: Subject
+) -> list[tuple[uuid.UUID, uuid.UUID, str, str, datetime | None, str]]:
+    """Every live episode's identifiers (id, podcast id, guid, title, publish date, show title): what an import of
+    metrics matches its rows against."""
+    return await repository.episode_keys(session, subject.tenant_id)

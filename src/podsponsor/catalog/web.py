@@ -134,6 +134,7 @@ async def podcast_page(podcast_id: str, request: Request, subject: Reader) -> Re
         show=show,
         episodes=episodes,
         prefixes=prefixes,
+        public_base_url=get_settings().public_base_url,
         can_write=subject.can(Permission.CATALOG_WRITE),
         pager=pager(request, number, EPISODES_PER_PAGE, total),
     )

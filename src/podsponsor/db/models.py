@@ -5,6 +5,9 @@ from podsponsor.catalog.models import Episode, Podcast
 from podsponsor.db.base import Base
 from podsponsor.events.models import Event
 from podsponsor.flags.models import FeatureFlag
+from podsponsor.measurement.hit_models import DownloadRequest
+from podsponsor.measurement.models import ReferenceListEntry, ReferenceListVersion, UnknownUserAgent
+from podsponsor.metrics.models import EtlImport, MetricDaily
 from podsponsor.sales.models import Campaign, Sponsor
 
 __all__ = [
@@ -12,11 +15,17 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Campaign",
+    "DownloadRequest",
     "Episode",
+    "EtlImport",
     "Event",
     "FeatureFlag",
+    "MetricDaily",
     "Podcast",
+    "ReferenceListEntry",
+    "ReferenceListVersion",
     "Sponsor",
     "Tenant",
+    "UnknownUserAgent",
     "User",
 ]

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from podsponsor.db.models import Base
+from podsponsor.measurement.hit_models import PARTITION_PREFIX
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,7 +16,8 @@ target_metadata = Base.metadata
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     # procrastinate's tables come from its own schema SQL, applied by a migration; they are not our models.
-    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+    # Day partitions of download_requests are made at run time by a database function; the parent is compared.
+    return not (type_ == "table" and name is not None and name.startswith(("procrastinate_", PARTITION_PREFIX)))
 
 
 def run_migrations_online() -> None:

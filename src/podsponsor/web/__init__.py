@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -12,6 +12,9 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 def mount_web(app: FastAPI) -> None:
     from podsponsor.catalog.web import router as catalog_pages
+    from podsponsor.measurement.web import router as measurement_pages
+    from podsponsor.metrics.web import router as metrics_pages
+    from podsponsor.metrics.web import show_metrics_nav
     from podsponsor.sales.web import router as sales_pages
     from podsponsor.web.auth_pages import router as auth_pages
     from podsponsor.web.events_pages import router as events_pages
@@ -20,6 +23,8 @@ def mount_web(app: FastAPI) -> None:
     from podsponsor.web.settings_pages import router as settings_pages
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (home_pages, auth_pages, settings_pages, events_pages, catalog_pages, sales_pages):
-        app.include_router(router)
+    pages = (home_pages, auth_pages, settings_pages, events_pages, catalog_pages, sales_pages, measurement_pages)
+    for router in (*pages, metrics_pages):
+        # Every page's layout needs to know whether to offer the metrics import to this visitor.
+        app.include_router(router, dependencies=[Depends(show_metrics_nav)])
     app.add_middleware(SecurityHeaders)

@@ -1,0 +1,1 @@
+"""Audience measurement: the prefix redirect, its hits, reference lists and IAB download counting."""
