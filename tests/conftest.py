@@ -6,10 +6,6 @@ Against DATABASE_URL when set (it must be allowed to create roles and databases)
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +17,7 @@ import pytest
 from podsponsor.config import Settings, reset_settings
 from podsponsor.db import bootstrap, embedded, engine, migrate
 from podsponsor.db.bootstrap import DatabaseUrls
+from tests.factories.app_server import serve_app
 from tests.factories.feed_server import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,54 +74,13 @@ async def db(database: DatabaseUrls, settings: Settings) -> AsyncIterator[engine
     await engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server(database: DatabaseUrls) -> Iterator[str]:
     """The app in its own process, over real HTTP; its log goes to test-artifacts/server.log."""
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("w")
     # The app may fetch feeds from the tests' own local servers, and from nowhere else private.
     env = {**os.environ, "LOGIN_MAX_FAILURES": "5", "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "podsponsor.app:build",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--no-proxy-headers",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("the app did not start; see test-artifacts/server.log")
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serve_app(env, ARTIFACTS / "server.log") as base:
+        yield base
 
 
 @pytest.fixture

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,6 +29,7 @@ from podsponsor.measurement.hit_models import Hit
 from podsponsor.measurement.hit_writer import HitWriter
 from podsponsor.measurement.spill import SUFFIX, Spill
 from tests.conftest import ROOT
+from tests.factories.app_server import serve_app
 from tests.measurement.reference_data import shared_file
 from tests.measurement.test_prefix_redirect import LISTENER, expected_hash, hits, make_show
 
@@ -308,9 +306,6 @@ def proxied_app(
 ) -> Iterator[tuple[str, DatabaseProxy]]:
     """The app in its own process, its runtime database URL through the proxy, behind a trusted proxy (us)."""
     proxy = DatabaseProxy(database)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {
         **os.environ,
         "DATABASE_APP_URL": proxy.url(database),
@@ -318,27 +313,8 @@ def proxied_app(
         "PODSPONSOR_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "PREFIX_COMMIT_TIMEOUT_SECONDS": "1",
     }
-    log = (ROOT / "test-artifacts" / "prefix-server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "podsponsor.app:build", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--no-proxy-headers"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("the proxied app did not start; see test-artifacts/prefix-server.log")
-    yield base, proxy
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serve_app(env, ROOT / "test-artifacts" / "prefix-server.log") as base:
+        yield base, proxy
 
 
 def test_a_trusted_proxy_forwarded_address_is_the_one_hashed(

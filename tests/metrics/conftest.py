@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ARTIFACTS, ROOT, _free_port
+from tests.conftest import ARTIFACTS
+from tests.factories.app_server import serve_app
 from tests.factories.identity import Tenant, make_tenant
 
 ROLES = ("owner", "admin", "ops", "creator", "sales", "advertiser")
@@ -85,39 +83,5 @@ def errors_of(response: httpx.Response) -> list[tuple[Any, Any, Any, str]]:
 @pytest.fixture(scope="module")
 def capped_server(database: object) -> Iterator[str]:
     """The app again, in a process of its own that accepts files up to 1 MB."""
-    port = _free_port()
-    env = {**os.environ, "ETL_MAX_UPLOAD_MB": "1"}
-    log = (ARTIFACTS / "capped-server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "podsponsor.app:build",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("the capped app did not start; see test-artifacts/capped-server.log")
-    yield base
-    process.terminate()
-    process.wait(10)
-    log.close()
+    with serve_app({**os.environ, "ETL_MAX_UPLOAD_MB": "1"}, ARTIFACTS / "capped-server.log") as base:
+        yield base

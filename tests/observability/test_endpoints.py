@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +17,7 @@ from podsponsor.app import create_app
 from podsponsor.config import Settings
 from podsponsor.db import engine, migrate
 from podsponsor.db.bootstrap import DatabaseUrls
-from tests.conftest import ROOT
+from tests.factories.app_server import serve_app
 from tests.factories.identity import make_tenant
 
 
@@ -91,46 +89,18 @@ def logged_server(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFacto
     """The app served exactly as the `server` fixture serves it, but logging to a file of its own: the shared
     test-artifacts/server.log is rewritten by any other test session running in the same checkout."""
     log = tmp_path_factory.mktemp("logs") / "server.log"
-    port = _closed_port()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "podsponsor.app:build",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env=dict(os.environ),
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not _answers(base) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield base, log
-    process.terminate()
-    process.wait(10)
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with serve_app(os.environ, log) as base:
+        yield base, log
 
 
 def test_the_server_log_is_json_lines_with_request_ids(logged_server: tuple[str, Path]) -> None:
     base, log = logged_server
     rid = f"trace-{uuid.uuid4().hex[:12]}"
     assert httpx.get(f"{base}/api/v1/podcasts", headers={"X-Request-ID": rid}, timeout=10).status_code == 401
+    # The access line is written as the response completes; give the process a moment to flush it.
+    deadline = time.monotonic() + 5
+    while rid not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]
     assert all({"ts", "level", "logger", "msg"} <= entry.keys() for entry in entries)
