@@ -29,6 +29,14 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("download_requests", "method"): "GET",
     # A hit must fall in an existing day partition; the migration creates yesterday to two days ahead.
     ("download_requests", "ts"): datetime.now(UTC),
+    ("downloads", "source_kind"): "prefix",
+    ("downloads", "window_type"): "calendar_day",
+    ("download_tallies", "source_kind"): "prefix",
+    ("download_tallies", "requests"): 1,
+    ("count_runs", "status"): "completed",
+    ("count_runs", "window_type"): "calendar_day",
+    ("log_imports", "format"): "cloudfront",
+    ("log_imports", "status"): "completed",
 }
 
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})
