@@ -19,7 +19,12 @@ from podsponsor.db.engine import get_database
 from podsponsor.db.urls import libpq_conninfo
 
 # Every module that defines tasks. The worker imports them all, so it knows every task name it may dequeue.
-TASK_MODULES: tuple[str, ...] = ("podsponsor.jobs.maintenance", "podsponsor.catalog.tasks", "podsponsor.metrics.tasks")
+TASK_MODULES: tuple[str, ...] = (
+    "podsponsor.jobs.maintenance",
+    "podsponsor.catalog.tasks",
+    "podsponsor.metrics.tasks",
+    "podsponsor.measurement.tasks",
+)
 # Procrastinate holds a connection only while it fetches or finishes a job; tasks use the SQLAlchemy engine.
 POOL_MAX_SIZE = 10
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -210,3 +210,16 @@ async def daily_totals(
         .order_by(inner.c.day)
     )
     return [dict(row._mapping) for row in rows]
+
+
+async def replace_measured_day(
+    session: AsyncSession, tenant_id: uuid.UUID, day: date, sources: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """The day's rows of `sources` become exactly `rows` (episode_id, podcast_id, source, downloads, listeners)."""
+    await session.execute(
+        delete(MetricDaily).where(
+            MetricDaily.tenant_id == tenant_id, MetricDaily.day == day, MetricDaily.source.in_(sources)
+        )
+    )
+    if rows:
+        await session.execute(insert(MetricDaily), [{**row, "tenant_id": tenant_id, "day": day} for row in rows])

@@ -408,3 +408,15 @@ async def daily_totals(
             ],
         )
     return await repository.daily_totals(session, subject.tenant_id, podcast_id, source, day_from, day_to)
+
+
+# Sources that counting owns: their rows are replaced whenever a day is counted, never imported from files.
+MEASURED_SOURCES = ("prefix", "logs")
+
+
+async def replace_measured_day(
+    session: AsyncSession, tenant_id: uuid.UUID, day: date, rows: Sequence[dict[str, Any]]
+) -> None:
+    """The day's `prefix` and `logs` rows become exactly `rows` (episode_id, podcast_id, source, downloads,
+    listeners): a recount replaces, never adds."""
+    await repository.replace_measured_day(session, tenant_id, day, MEASURED_SOURCES, rows)
