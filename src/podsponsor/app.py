@@ -24,6 +24,7 @@ from podsponsor.errors import PROBLEM_JSON, AppError, TooManyRequests
 from podsponsor.events.router import router as events_router
 from podsponsor.flags.router import router as flags_router
 from podsponsor.measurement import prefix
+from podsponsor.measurement.report_router import router as measurement_report_router
 from podsponsor.measurement.router import router as measurement_router
 from podsponsor.metrics.router import router as metrics_router
 from podsponsor.observability.logs import configure_logging
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         flags_router,
         measurement_router,
+        measurement_report_router,
         metrics_router,
     )
     for router in routers:

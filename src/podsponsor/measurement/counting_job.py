@@ -12,7 +12,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -25,7 +26,7 @@ from podsponsor.events import service as events
 from podsponsor.jobs.enqueue import JobAlreadyQueued, enqueue
 from podsponsor.measurement import count_repository as repository
 from podsponsor.measurement import service as lists_service
-from podsponsor.measurement.classify import Classification
+from podsponsor.measurement.classify import Classification, Classifier
 from podsponsor.measurement.count_models import CountRun
 from podsponsor.measurement.counting import (
     CountingSettings,
@@ -128,13 +129,28 @@ async def schedule_days(session: AsyncSession, tenant_id: uuid.UUID, days: Itera
 # Counting ------------------------------------------------------------------------------------------------------------
 
 
-async def count_day(session: AsyncSession, tenant_id: uuid.UUID, day: date, *, trigger: str) -> CountRun:
-    """Count `day` for the tenant and replace its downloads, tallies and prefix/logs daily metrics."""
-    started = time.perf_counter()
-    started_at = datetime.now(UTC)
-    await repository.lock_day(session, tenant_id, day)
-    settings = await tenant_settings(session, tenant_id)
-    classifier = await lists_service.classifier(session)
+@dataclass(frozen=True)
+class DayCount:
+    """A day evaluated: the requests read (matched to episodes) and the engine's tags and downloads."""
+
+    settings: CountingSettings
+    classifier: Classifier
+    requests: pl.DataFrame
+    result: CountResult
+
+
+async def evaluate_day(
+    session: AsyncSession, tenant_id: uuid.UUID, day: date, *, as_counted: CountRun | None = None
+) -> DayCount:
+    """Count `day` without writing anything. With `as_counted`, under that run's window, settings and list
+    versions (to explain or export a day exactly as it was counted); otherwise under today's."""
+    if as_counted is None:
+        settings = await tenant_settings(session, tenant_id)
+        classifier = await lists_service.classifier(session)
+    else:
+        settings = CountingSettings(window=as_counted.window_type, **as_counted.settings)  # type: ignore[arg-type]
+        versions = [uuid.UUID(str(value)) for value in as_counted.list_versions.values()]
+        classifier = await lists_service.classifier_of(session, versions)
     overrides = await lists_service.overrides(session, tenant_id)
 
     def classify(user_agent: str | None, referer: str | None) -> Classification:
@@ -152,13 +168,30 @@ async def count_day(session: AsyncSession, tenant_id: uuid.UUID, day: date, *, t
     if prior_range is not None:
         prior = await repository.prior_downloads(session, tenant_id, *prior_range)
     facts = episodes.select("episode_id", "enclosure_bytes", "duration_seconds")
+    # Counting is CPU-bound polars work: off the event loop, so the process keeps serving while it runs.
     result = await asyncio.to_thread(count, requests, settings, classify, episodes=facts, day=day, prior_windows=prior)
+    return DayCount(settings, classifier, requests, result)
+
+
+async def count_day(session: AsyncSession, tenant_id: uuid.UUID, day: date, *, trigger: str) -> CountRun:
+    """Count `day` for the tenant and replace its downloads, tallies and prefix/logs daily metrics."""
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    await repository.lock_day(session, tenant_id, day)
+    evaluated = await evaluate_day(session, tenant_id, day)
+    settings, classifier, requests, result = (
+        evaluated.settings,
+        evaluated.classifier,
+        evaluated.requests,
+        evaluated.result,
+    )
+    overrides = await lists_service.overrides(session, tenant_id)
     run_id = uuid.uuid4()
     downloads = _download_rows(result, requests, tenant_id, run_id)
     tallies = _tally_rows(result, requests, tenant_id, day, run_id)
     await repository.replace_day(session, tenant_id, day, downloads, tallies)
     await metrics.replace_measured_day(session, tenant_id, day, _metric_rows(downloads))
-    await _note_unknown(session, tenant_id, requests, result, classify)
+    await _note_unknown(session, tenant_id, requests, result, lambda ua: classifier.classify(ua, None, overrides))
     run = CountRun(
         id=run_id,
         tenant_id=tenant_id,
@@ -320,7 +353,7 @@ async def _note_unknown(
     tenant_id: uuid.UUID,
     requests: pl.DataFrame,
     result: CountResult,
-    classify: Any,
+    classify: Callable[[str], Classification],
 ) -> None:
     """User agents of the day's requests that no list or label knows go to the tenant's review queue, with how
     many requests carried them."""
@@ -332,8 +365,6 @@ async def _note_unknown(
         .group_by("user_agent")
         .agg(pl.len().alias("hits"))
     )
-    unknown = {
-        user_agent: int(hits) for user_agent, hits in agents.iter_rows() if classify(user_agent, None).needs_review
-    }
+    unknown = {user_agent: int(hits) for user_agent, hits in agents.iter_rows() if classify(user_agent).needs_review}
     if unknown:
         await lists_service.note_unknown(session, tenant_id, unknown)

@@ -49,6 +49,12 @@ async def activate(session: AsyncSession, version_id: uuid.UUID) -> None:
     )
 
 
+async def versions_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[ReferenceListVersion]:
+    if not ids:
+        return ()
+    return (await session.scalars(select(ReferenceListVersion).where(ReferenceListVersion.id.in_(ids)))).all()
+
+
 async def add_version(session: AsyncSession, version: ReferenceListVersion) -> None:
     session.add(version)
     await session.flush()

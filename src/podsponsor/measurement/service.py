@@ -126,7 +126,20 @@ async def classifier(session: AsyncSession, *, require_complete: bool = False) -
     """The classifier of the active lists, built once per set of versions and kept in this process.
 
     With `require_complete`, ReferenceListsMissing when any list was never loaded (counting should not guess)."""
-    versions = await repository.active_versions(session)
+    found = await _cached(session, await repository.active_versions(session))
+    if require_complete and found.missing:
+        raise ReferenceListsMissing(
+            f"these reference lists were never loaded: {', '.join(found.missing)}; run `podsponsor lists update`"
+        )
+    return found
+
+
+async def classifier_of(session: AsyncSession, version_ids: Sequence[uuid.UUID]) -> Classifier:
+    """The classifier of exactly these list versions (a past count's), built once per set and kept."""
+    return await _cached(session, await repository.versions_by_id(session, version_ids))
+
+
+async def _cached(session: AsyncSession, versions: Sequence[ReferenceListVersion]) -> Classifier:
     key = tuple(sorted(version.id for version in versions))
     found = _classifiers.get(key)
     if found is None:
@@ -134,10 +147,6 @@ async def classifier(session: AsyncSession, *, require_complete: bool = False) -
         while len(_classifiers) >= CLASSIFIERS_KEPT:
             _classifiers.pop(next(iter(_classifiers)))
         _classifiers[key] = found
-    if require_complete and found.missing:
-        raise ReferenceListsMissing(
-            f"these reference lists were never loaded: {', '.join(found.missing)}; run `podsponsor lists update`"
-        )
     return found
 
 
