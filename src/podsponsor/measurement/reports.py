@@ -181,3 +181,11 @@ async def lifecycle(
             )
         )
     return result
+
+
+async def distinct_listeners(session: AsyncSession, subject: Subject, scope: Range) -> int:
+    """Listeners over the whole range: a listener on ten days of it is one."""
+    rows = await repository.downloads_by(
+        session, subject.tenant_id, [], scope.start, scope.end, scope.podcast_id, scope.episode_id
+    )
+    return int(rows[0]["listeners"]) if rows else 0

@@ -12,6 +12,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 def mount_web(app: FastAPI) -> None:
     from podsponsor.catalog.web import router as catalog_pages
+    from podsponsor.measurement.audience_web import router as audience_pages
     from podsponsor.measurement.web import router as measurement_pages
     from podsponsor.metrics.web import router as metrics_pages
     from podsponsor.metrics.web import show_metrics_nav
@@ -23,7 +24,16 @@ def mount_web(app: FastAPI) -> None:
     from podsponsor.web.settings_pages import router as settings_pages
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (home_pages, auth_pages, settings_pages, events_pages, catalog_pages, sales_pages, measurement_pages)
+    pages = (
+        home_pages,
+        auth_pages,
+        settings_pages,
+        events_pages,
+        catalog_pages,
+        sales_pages,
+        measurement_pages,
+        audience_pages,
+    )
     for router in (*pages, metrics_pages):
         # Every page's layout needs to know whether to offer the metrics import to this visitor.
         app.include_router(router, dependencies=[Depends(show_metrics_nav)])
