@@ -107,6 +107,17 @@ CORPUS: dict[str, tuple[Build, list[tuple[object, object, object, str]]]] = {
         lambda s: canonical([_row(s)]) + "2026-08-02,Caf\u00e9,corpus,1,1,0,0,0,0\n".encode("latin-1"),
         [(3, None, None, "not UTF-8 text (byte 0xE9): save the file as 'CSV UTF-8' and upload it again")],
     ),
+    "a source counting owns": (
+        lambda s: canonical([_row(s), (*_row(s, day="2026-08-02")[:2], "Prefix", *_row(s)[3:])]),
+        [
+            (
+                3,
+                "source",
+                "Prefix",
+                "'prefix' is reserved for the downloads podsponsor counts itself; name the platform instead",
+            )
+        ],
+    ),
     "a short row": (
         lambda s: canonical([_row(s), _row(s, day="2026-08-02")[:8]]),
         [(3, None, None, "expected 9 columns, found 8")],

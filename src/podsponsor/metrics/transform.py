@@ -79,6 +79,10 @@ def _short(value: str | None) -> str | None:
     return value[:MAX_VALUE_CHARS] + f"… ({len(value):,} characters)"
 
 
+# Counting writes these sources and replaces them on every recount, so an import must not.
+COUNTED_SOURCES = frozenset({"prefix", "logs"})
+
+
 def source_label(raw: str) -> str:
     """A source as stored: trimmed, lower case, any text (it is data, shown escaped, exported escaped)."""
     value = raw.strip().lower()
@@ -88,6 +92,8 @@ def source_label(raw: str) -> str:
         raise BadValue("longer than 100 characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise BadValue("contains control characters")
+    if value in COUNTED_SOURCES:
+        raise BadValue(f"{value!r} is reserved for the downloads podsponsor counts itself; name the platform instead")
     return value
 
 
