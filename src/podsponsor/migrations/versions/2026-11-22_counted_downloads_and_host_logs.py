@@ -25,6 +25,15 @@ TABLES = ("count_runs", "download_tallies", "downloads", "log_imports", "log_req
 
 
 def upgrade() -> None:
+    _counting_tables()
+    _log_tables()
+    for table in TABLES:
+        for statement in tenant_rls(table):
+            op.execute(statement)
+
+
+def _counting_tables() -> None:
+    """What counting writes: runs, tallies and downloads."""
     op.create_table(
         "count_runs",
         sa.Column("day", sa.Date(), nullable=False),
@@ -108,6 +117,10 @@ def upgrade() -> None:
     op.create_index("ix_downloads_tenant_day", "downloads", ["tenant_id", "day"], unique=False)
     op.create_index("ix_downloads_tenant_episode_day", "downloads", ["tenant_id", "episode_id", "day"], unique=False)
     op.create_index("ix_downloads_tenant_podcast_day", "downloads", ["tenant_id", "podcast_id", "day"], unique=False)
+
+
+def _log_tables() -> None:
+    """Host and CDN log requests and the record of each import."""
     op.create_table(
         "log_imports",
         sa.Column("file_name", sa.String(length=255), nullable=False),
@@ -160,9 +173,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_log_requests_tenant_ts", "log_requests", ["tenant_id", "ts"], unique=False)
     op.create_index("uq_log_requests_tenant_line_id", "log_requests", ["tenant_id", "line_id"], unique=True)
-    for table in TABLES:
-        for statement in tenant_rls(table):
-            op.execute(statement)
 
 
 def downgrade() -> None:
