@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from podsponsor import cli_counting  # noqa: F401  (adds count, explain, export, settings to the group)
 from podsponsor.cli_lists import app as lists_app
+from podsponsor.cli_measurement import measurement_app
 from podsponsor.cli_metrics import metrics_cli
 from podsponsor.cli_output import fail
 from podsponsor.config import Settings, get_settings
@@ -33,6 +35,7 @@ cli = typer.Typer(
 
 cli.add_typer(lists_app)
 cli.add_typer(metrics_cli, name="metrics")
+cli.add_typer(measurement_app, name="measurement")
 
 
 @cli.callback()
