@@ -37,7 +37,22 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("count_runs", "window_type"): "calendar_day",
     ("log_imports", "format"): "cloudfront",
     ("log_imports", "status"): "completed",
+    ("ad_units", "position"): "mid",
+    ("ad_units", "length_seconds"): 60,
+    ("ad_units", "read_type"): "host_read",
+    ("ad_units", "insertion"): "baked_in",
+    ("ad_units", "rate_cpm_cents"): 2500,
+    ("insertion_orders", "pricing_model"): "cpm",
+    ("insertion_orders", "pacing_mode"): "even",
+    ("insertion_orders", "status"): "scheduled",
+    ("insertion_orders", "impression_goal"): 10000,
+    ("makegoods", "shortfall_impressions"): 100,
+    ("deal_stage_changes", "to_stage"): "lead",
 }
+
+# Tables whose unique key is made of references only (one IO per ad unit and episode): a tenant's second row needs
+# other parents, so the matrix clears the tenant's own rows of these (inside its rolled-back transaction) first.
+UNIQUE_BY_REFERENCES = frozenset({"io_placements"})
 
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})
 

@@ -1,23 +1,27 @@
 """Every mapped table, imported in one place so Alembic and the audit tests see the whole schema."""
 
 from podsponsor.auth.models import ApiKey, AuditEntry, Tenant, User
+from podsponsor.bookings.models import AdUnit, InsertionOrder, IoPlacement, Makegood, VanityClick
 from podsponsor.catalog.models import Episode, Podcast
 from podsponsor.db.base import Base
 from podsponsor.events.models import Event
 from podsponsor.flags.models import FeatureFlag
+from podsponsor.idempotency.models import IdempotencyRecord
 from podsponsor.measurement.count_models import CountRun, Download, DownloadTally
 from podsponsor.measurement.hit_models import DownloadRequest
 from podsponsor.measurement.log_models import LogImport, LogRequest
 from podsponsor.measurement.models import ReferenceListEntry, ReferenceListVersion, UnknownUserAgent
 from podsponsor.metrics.models import EtlImport, MetricDaily
-from podsponsor.sales.models import Campaign, Sponsor
+from podsponsor.sales.models import Campaign, DealStageChange, Sponsor
 
 __all__ = [
+    "AdUnit",
     "ApiKey",
     "AuditEntry",
     "Base",
     "Campaign",
     "CountRun",
+    "DealStageChange",
     "Download",
     "DownloadRequest",
     "DownloadTally",
@@ -25,8 +29,12 @@ __all__ = [
     "EtlImport",
     "Event",
     "FeatureFlag",
+    "IdempotencyRecord",
+    "InsertionOrder",
+    "IoPlacement",
     "LogImport",
     "LogRequest",
+    "Makegood",
     "MetricDaily",
     "Podcast",
     "ReferenceListEntry",
@@ -35,4 +43,5 @@ __all__ = [
     "Tenant",
     "UnknownUserAgent",
     "User",
+    "VanityClick",
 ]

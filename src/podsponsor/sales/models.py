@@ -81,3 +81,23 @@ class Campaign(TenantScoped, Timestamps, Base):
     expected_close: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DealStageChange(TenantScoped, Base):
+    """One move of a deal between stages: who, when, from, to. A deal's creation is its first row (from NULL)."""
+
+    __tablename__ = "deal_stage_changes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "campaign_id"], ["campaigns.tenant_id", "campaigns.id"]),
+        Index("ix_deal_stage_changes_tenant_campaign_at", "tenant_id", "campaign_id", "changed_at"),
+        Index("ix_deal_stage_changes_tenant_to_at", "tenant_id", "to_stage", "changed_at"),
+        CheckConstraint("from_stage IS NULL OR " + _in("from_stage", STAGES), name="from_stage"),
+        CheckConstraint(_in("to_stage", STAGES), name="to_stage"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
