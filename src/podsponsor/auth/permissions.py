@@ -19,6 +19,8 @@ class Permission(StrEnum):
     MEASUREMENT_WRITE = "measurement:write"
     METRICS_READ = "metrics:read"
     METRICS_WRITE = "metrics:write"
+    BOOKINGS_READ = "bookings:read"
+    BOOKINGS_WRITE = "bookings:write"
 
 
 ALL = frozenset(Permission)
@@ -34,6 +36,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.EVENTS_READ,
             Permission.MEASUREMENT_READ,
             Permission.METRICS_READ,
+            Permission.BOOKINGS_READ,
+            Permission.BOOKINGS_WRITE,
         }
     ),
     "ops": frozenset(
@@ -46,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MEASUREMENT_WRITE,
             Permission.METRICS_READ,
             Permission.METRICS_WRITE,
+            Permission.BOOKINGS_READ,
+            Permission.BOOKINGS_WRITE,
         }
     ),
     "creator": frozenset(
@@ -56,10 +62,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.MEASUREMENT_READ,
             Permission.METRICS_READ,
             Permission.METRICS_WRITE,
+            Permission.BOOKINGS_READ,
         }
     ),
-    # Read-only, and only their own sponsor's campaigns (enforced in the sales service).
-    "advertiser": frozenset({Permission.CATALOG_READ, Permission.SALES_READ}),
+    # Read-only, and only their own sponsor's campaigns and insertion orders (enforced in the services).
+    "advertiser": frozenset({Permission.CATALOG_READ, Permission.SALES_READ, Permission.BOOKINGS_READ}),
 }
 
 # Who may hand out which role: nobody grants a role above their own.
