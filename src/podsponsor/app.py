@@ -17,6 +17,7 @@ from podsponsor import __version__
 from podsponsor.auth.dependencies import LoginRequired
 from podsponsor.auth.router import router as auth_router
 from podsponsor.auth.throttle import LoginThrottle
+from podsponsor.bookings.inventory_router import router as inventory_router
 from podsponsor.catalog.router import router as catalog_router
 from podsponsor.config import Settings, get_settings
 from podsponsor.db import engine
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         measurement_router,
         measurement_report_router,
         metrics_router,
+        inventory_router,
     )
     for router in routers:
         app.include_router(router)

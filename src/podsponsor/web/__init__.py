@@ -11,6 +11,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def mount_web(app: FastAPI) -> None:
+    from podsponsor.bookings.inventory_web import router as inventory_pages
     from podsponsor.catalog.web import router as catalog_pages
     from podsponsor.measurement.audience_web import router as audience_pages
     from podsponsor.measurement.web import router as measurement_pages
@@ -33,6 +34,7 @@ def mount_web(app: FastAPI) -> None:
         sales_pages,
         measurement_pages,
         audience_pages,
+        inventory_pages,
     )
     for router in (*pages, metrics_pages):
         # Every page's layout needs to know whether to offer the metrics import to this visitor.
