@@ -67,7 +67,8 @@ async def load_demo(seed: int) -> Sequence[DemoLogin]:
     summary = await load_demo_data(seed)
     typer.echo(
         f"{summary.tenants} workspaces, {summary.shows} shows, {summary.episodes} episodes, "
-        f"{summary.sponsors} sponsors, {summary.campaigns} deals, {summary.users} users."
+        f"{summary.sponsors} sponsors, {summary.campaigns} deals, {summary.users} users; "
+        f"{summary.hits} prefix hits counted into {summary.downloads} downloads."
     )
     return summary.logins
 

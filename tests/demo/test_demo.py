@@ -5,17 +5,22 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from podsponsor.auth.models import ROLES, User
-from podsponsor.catalog.models import Podcast
+from podsponsor.catalog.models import Episode, Podcast
 from podsponsor.db.tenancy import tenant_transaction
 from podsponsor.demo import DEMO_PASSWORD, DemoSummary, demo_loaded, demo_tenant_ids, generate, load_demo_data
+from podsponsor.demo.catalogue import MEDIA_HOST
+from podsponsor.demo.listening import LISTENING_DAYS, listening_days, listening_hits
 from podsponsor.demo.shows import ANCHOR, HISTORY_DAYS
+from podsponsor.measurement.count_models import CountRun, Download, DownloadTally
+from podsponsor.measurement.hit_models import DownloadRequest
 from podsponsor.sales.models import STAGES, Campaign, Sponsor
 
 
@@ -40,6 +45,8 @@ def test_counts_match_a_small_network_and_a_creator(summary: DemoSummary) -> Non
         (slug, role) for slug in ("northwind", "maple-pine") for role in ROLES
     }
     assert all(len(login.password) >= 10 for login in summary.logins)
+    assert 60_000 <= summary.hits <= 120_000
+    assert summary.hits // 2 < summary.downloads < summary.hits
 
 
 async def test_every_stage_and_role_is_present_in_each_workspace(tenant_ids: dict[str, uuid.UUID]) -> None:
@@ -77,10 +84,77 @@ async def test_audience_shares_sum_to_one(tenant_ids: dict[str, uuid.UUID]) -> N
         assert all(len(code) == 2 and code.isupper() for code in profile["top_countries"])
 
 
-async def test_loading_again_adds_nothing(summary: DemoSummary) -> None:
+async def test_every_show_has_downloads_to_chart(tenant_ids: dict[str, uuid.UUID]) -> None:
+    for tenant_id in tenant_ids.values():
+        async with tenant_transaction(tenant_id) as session:
+            first, last = (await session.execute(select(func.min(CountRun.day), func.max(CountRun.day)))).one()
+            shows = set((await session.scalars(select(Podcast.id))).all())
+            by_show = select(Download.podcast_id, func.count(func.distinct(Download.day))).group_by(Download.podcast_id)
+            days_by_show = {show: days for show, days in (await session.execute(by_show)).all()}
+            published = (await session.execute(select(Episode.id, Episode.publish_date))).all()
+            heard = set((await session.scalars(select(Download.episode_id).distinct())).all())
+        released = {episode for episode, at in published if at and first <= at.astimezone(UTC).date() <= last}
+        assert last - first == timedelta(days=LISTENING_DAYS)
+        assert days_by_show.keys() == shows
+        # Even the smallest show is downloaded on most days, and every episode out in the window is downloaded.
+        assert min(days_by_show.values()) >= LISTENING_DAYS // 2
+        assert released <= heard
+
+
+async def test_counting_filtered_the_mess_out_of_the_hits(tenant_ids: dict[str, uuid.UUID]) -> None:
+    for tenant_id in tenant_ids.values():
+        async with tenant_transaction(tenant_id) as session:
+            hits = await session.scalar(select(func.count()).select_from(DownloadRequest)) or 0
+            downloads = await session.scalar(select(func.count()).select_from(Download)) or 0
+            by_reason = select(DownloadTally.reason, func.sum(DownloadTally.requests)).group_by(DownloadTally.reason)
+            reasons = {reason: requests for reason, requests in (await session.execute(by_reason)).all()}
+            runs = Counter((await session.scalars(select(CountRun.trigger))).all())
+        assert sum(reasons.values()) == hits
+        assert reasons["counted"] == downloads < hits
+        expected = {"head", "zero_one_range_only", "duplicate_in_window", "apple_watch_duplicate", "bot_keyword"}
+        assert expected | {"datacenter", "no_episode"} <= reasons.keys()
+        assert 0.03 < reasons["head"] / hits < 0.08
+        assert runs == {"demo": LISTENING_DAYS + 1}
+
+
+async def test_loading_again_adds_nothing(summary: DemoSummary, tenant_ids: dict[str, uuid.UUID]) -> None:
+    async def runs() -> int:
+        total = 0
+        for tenant_id in tenant_ids.values():
+            async with tenant_transaction(tenant_id) as session:
+                total += await session.scalar(select(func.count()).select_from(CountRun)) or 0
+        return total
+
+    counted = await runs()
     again = await load_demo_data(seed=42)
     assert again == summary
+    assert again.hits == summary.hits > 0
+    assert await runs() == counted
     assert await demo_loaded()
+
+
+def test_listening_is_the_same_for_the_same_seed_and_looks_like_a_prefix() -> None:
+    now = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+    creator = generate(42)[1]
+    first, second = listening_hits(creator, 42, now), listening_hits(creator, 42, now)
+    assert first == second
+    assert listening_hits(generate(7)[1], 7, now) != first
+    days = listening_days(now)
+    assert days[0] == now.date() - timedelta(days=LISTENING_DAYS) and days[-1] == now.date()
+    assert all(datetime(2026, 10, 16, tzinfo=UTC) <= hit["ts"] <= now for hit in first)
+    tokens = {p["id"]: p["prefix_token"] for p in creator.podcasts}
+    for hit in first[:500]:
+        assert hit["url"] == f"/p/{tokens[hit['podcast_id']]}/{hit['destination'].removeprefix('https://')}"
+        assert hit["destination"].startswith(f"https://{MEDIA_HOST}/maple-pine/")
+        assert len(hit["ip_hash"]) == 64 and hit["status"] == 302
+    agents = Counter(hit["user_agent"] for hit in first)
+    assert any(agent.startswith("AppleCoreMedia/") for agent in agents)
+    assert any(agent.startswith("atc/") and "watchOS" in agent for agent in agents)
+    assert {"curl/8.4.0", next(a for a in agents if "Googlebot/2.1" in a)} <= agents.keys()
+    # Each show's listeners come mostly from its survey's top country.
+    for podcast in creator.podcasts:
+        countries = Counter(hit["country"] for hit in first if hit["podcast_id"] == podcast["id"])
+        assert countries.most_common(1)[0][0] == next(iter(podcast["audience_profile"]["top_countries"]))
 
 
 def test_same_seed_gives_identical_rows_and_another_seed_differs() -> None:

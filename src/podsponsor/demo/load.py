@@ -2,15 +2,22 @@
 
 Loading is idempotent: a workspace whose slug exists already is left as it is, and the summary always counts what
 the database holds. The demo workspaces are known by their slugs (`northwind`, `maple-pine`).
+
+A new workspace gets its listening too: the prefix hits of the last weeks (`listening.py`) go in with its other rows,
+in the same transaction, and then each of those days is counted as the hourly job would, one transaction a day.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Final
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +28,29 @@ from podsponsor.catalog.models import Episode, Podcast
 from podsponsor.db.tenancy import set_tenant, tenant_transaction, unscoped_transaction
 from podsponsor.demo.catalogue import WORKSPACES
 from podsponsor.demo.generate import DemoLogin, TenantRows, generate
+from podsponsor.demo.listening import listening_days, listening_hits
 from podsponsor.events.models import Event
+from podsponsor.measurement.count_models import Download
+from podsponsor.measurement.counting_job import count_day
+from podsponsor.measurement.hit_models import DownloadRequest
 from podsponsor.sales.models import Campaign, Sponsor
 
+log = logging.getLogger(__name__)
+
 DEMO_SLUGS = frozenset(workspace.slug for workspace in WORKSPACES)
+Row = dict[str, Any]
+
+ENSURE_HIT_PARTITIONS = text("SELECT measurement_ensure_hit_partitions(:first, :last)")
+# One JSON array per batch, unpacked by PostgreSQL into typed columns: measured on the demo's hits, five times faster
+# than SQLAlchemy's executemany of the same dicts (COPY is refused on a table under row-level security).
+INSERT_HITS = text(
+    "INSERT INTO download_requests (tenant_id, id, ts, podcast_id, method, url, destination, range_header, "
+    "user_agent, referer, ip_hash, country, datacenter, status) "
+    "SELECT r.* FROM json_to_recordset(CAST(:rows AS json)) AS r(tenant_id uuid, id uuid, ts timestamptz, "
+    "podcast_id uuid, method text, url text, destination text, range_header text, user_agent text, referer text, "
+    "ip_hash text, country text, datacenter text, status smallint)"
+)
+HIT_BATCH: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +61,8 @@ class DemoSummary:
     sponsors: int
     campaigns: int
     users: int
+    hits: int
+    downloads: int
     logins: list[DemoLogin]
 
 
@@ -61,23 +89,44 @@ async def load_demo_data(seed: int = 42) -> DemoSummary:
     present = await demo_tenant_ids()
     missing = [rows for rows in workspaces if rows.slug not in present]
     hashes = {password: hash_password(password) for password in {login.password for r in missing for login in r.logins}}
+    now = datetime.now(UTC)
+    days = listening_days(now)
+    if missing:
+        async with unscoped_transaction() as session:
+            await session.execute(ENSURE_HIT_PARTITIONS, {"first": days[0], "last": days[-1]})
     for rows in missing:
-        try:
-            await _insert_workspace(rows, hashes)
-        except IntegrityError:
-            # Another loader won the race for this slug; anything else is a real failure.
-            if rows.slug not in await demo_tenant_ids():
-                raise
+        await _add_workspace(rows, hashes, listening_hits(rows, seed, now), days)
     present = await demo_tenant_ids()
     logins = [login for rows in workspaces if rows.slug in present for login in rows.logins]
     return await _summary(present, logins)
 
 
-async def _insert_workspace(rows: TenantRows, hashes: dict[str, str]) -> None:
+async def _add_workspace(rows: TenantRows, hashes: dict[str, str], hits: list[Row], days: list[date]) -> None:
+    started = time.perf_counter()
+    try:
+        await _insert_workspace(rows, hashes, hits)
+    except IntegrityError:
+        # Another loader won the race for this slug; anything else is a real failure.
+        if rows.slug not in await demo_tenant_ids():
+            raise
+        return
+    downloads = await _count_days(rows.id, days)
+    log.info(
+        "demo workspace %s: %d prefix hits over %d days, counted into %d downloads, in %.1f s",
+        rows.slug,
+        len(hits),
+        len(days),
+        downloads,
+        time.perf_counter() - started,
+        extra={"workspace": rows.slug, "hits": len(hits), "downloads": downloads},
+    )
+
+
+async def _insert_workspace(rows: TenantRows, hashes: dict[str, str], hits: list[Row]) -> None:
     password_hash = {login.email: hashes[login.password] for login in rows.logins}
     users = [{**user, "password_hash": password_hash[user["email"]]} for user in rows.users]
     # The tenant row first: its policy admits it only in a transaction set to its own id.
-    batches: list[tuple[Any, list[dict[str, Any]]]] = [
+    batches: list[tuple[Any, list[Row]]] = [
         (Tenant, [rows.tenant]),
         (Sponsor, rows.sponsors),
         (User, users),
@@ -87,9 +136,24 @@ async def _insert_workspace(rows: TenantRows, hashes: dict[str, str]) -> None:
         (Event, rows.events),
         (AuditEntry, rows.audit),
     ]
+    # The hits go in with the workspace, so a workspace that exists always has its listening.
     async with tenant_transaction(rows.id) as session:
         for model, batch in batches:
             await session.execute(insert(model), batch)
+        for at in range(0, len(hits), HIT_BATCH):
+            await session.execute(INSERT_HITS, {"rows": json.dumps(hits[at : at + HIT_BATCH], default=str)})
+
+
+async def _count_days(tenant_id: uuid.UUID, days: list[date]) -> int:
+    """Count each day as the hourly job would, each in a transaction of its own; the downloads counted. One day at
+    a time: counting is mostly database work, and measured on two cores, counting two or four days at once was no
+    faster."""
+    downloads = 0
+    for day in days:
+        async with tenant_transaction(tenant_id) as session:
+            run = await count_day(session, tenant_id, day, trigger="demo")
+        downloads += run.downloads
+    return downloads
 
 
 async def _count(session: AsyncSession, tenant_id: uuid.UUID, model: Any) -> int:
@@ -100,8 +164,16 @@ async def _count(session: AsyncSession, tenant_id: uuid.UUID, model: Any) -> int
 
 
 async def _summary(present: dict[str, uuid.UUID], logins: list[DemoLogin]) -> DemoSummary:
-    totals = dict.fromkeys(("shows", "episodes", "sponsors", "campaigns", "users"), 0)
-    models = {"shows": Podcast, "episodes": Episode, "sponsors": Sponsor, "campaigns": Campaign, "users": User}
+    models = {
+        "shows": Podcast,
+        "episodes": Episode,
+        "sponsors": Sponsor,
+        "campaigns": Campaign,
+        "users": User,
+        "hits": DownloadRequest,
+        "downloads": Download,
+    }
+    totals = dict.fromkeys(models, 0)
     for tenant_id in present.values():
         async with tenant_transaction(tenant_id) as session:
             for key, model in models.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import random
 import uuid
@@ -21,6 +23,13 @@ BYTES_PER_SECOND = 16_000  # 128 kbit/s MP3
 
 def new_id(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def prefix_token(podcast_id: uuid.UUID) -> str:
+    """The show's prefix token, derived from its id rather than drawn, so the rows drawn after it stay as they were
+    and the demo's prefixed URLs are the same in every load."""
+    digest = hashlib.sha256(b"demo prefix token:" + podcast_id.bytes).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
 
 
 def person(rng: random.Random) -> str:
@@ -183,6 +192,7 @@ def show_rows(
         "image_url": f"https://{IMAGE_HOST}/{workspace.slug}/{show.slug}/cover-3000.jpg",
         "website_url": f"https://{workspace.website}/shows/{show.slug}",
         "audience_profile": audience_profile(rng, workspace, show),
+        "prefix_token": prefix_token(podcast_id),
         "created_at": created,
         "updated_at": episodes[-1]["publish_date"],
         "deleted_at": None,
