@@ -6,7 +6,8 @@ agent, a Range header and the listener's address in X-Forwarded-For (10,000 addr
 runs behind TRUSTED_PROXIES=127.0.0.1/32, as behind a load balancer), to each. The prefix records every request
 with group commit before answering; afterwards the rows stored are compared with the 302s answered (`lost` = 0).
 Usage: python bench/redirect.py [--requests 20000] [--concurrency 128] [--rounds 2]   (embedded PostgreSQL, or
-DATABASE_URL). Last line: {"bench": "redirect", "req_per_s", "ratio_vs_starlette", "p99_ms", "lost", ...}.
+DATABASE_URL). Last line: {"bench": "redirect", "req_per_s", "ratio_vs_starlette", "p99_ms", "lost", ...}, with the
+median CPU per request of the prefix's server process and database backends and of the Starlette server, in µs.
 """
 
 from __future__ import annotations
@@ -283,6 +284,9 @@ def report(ours: list[Run], baseline: list[Run], lost: int, args: argparse.Names
         "starlette_req_per_s": round(base_rate),
         "starlette_p99_ms": round(base_best.percentile_ms(0.99), 2),
         "cpu_ratio_vs_starlette": round(base_cpu / ours_cpu, 3),
+        "server_cpu_us": round(statistics.median(r.cpu_us(r.server_cpu) for r in ours)),
+        "database_cpu_us": round(statistics.median(r.cpu_us(r.database_cpu) for r in ours)),
+        "starlette_cpu_us": round(base_cpu),
         "load_average": round(os.getloadavg()[0], 1),
         "lost": lost,
         "failed": sum(r.failed for r in ours),

@@ -37,11 +37,15 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
 
 
 def client_address(request: Request) -> str:
-    peer = request.client.host if request.client else ""
+    return forwarded_client(request.client.host if request.client else "", request.headers.get("x-forwarded-for"))
+
+
+def forwarded_client(peer: str, forwarded_for: str | None) -> str:
+    """The client behind `peer`, given the request's `X-Forwarded-For` value (its first such header, or None)."""
     networks = trusted_proxies()
     if not networks or not _trusted(peer, networks):
         return peer
-    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    forwarded = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()]
     for address in reversed(forwarded):
         if not _trusted(address, networks):
             return address
@@ -54,5 +58,11 @@ def hash_address(address: str) -> str:
     if ":" in address:
         with contextlib.suppress(ValueError):
             address = str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return hash_text(address)
+
+
+def hash_text(value: str) -> str:
+    """A keyed hash of what a client sent (its address, its user agent): comparable across records, not reversible
+    without the signing key."""
     key = get_settings().signing_key().encode()
-    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()

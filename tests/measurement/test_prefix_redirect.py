@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +18,13 @@ from psycopg.rows import dict_row
 
 from podsponsor.db.bootstrap import DatabaseUrls
 from podsponsor.db.urls import libpq_conninfo
-from tests.conftest import TEST_SECRET
-from tests.factories.identity import PASSWORD, make_tenant
+from tests.conftest import ROOT, TEST_SECRET
+from tests.factories.app_server import serve_app
+from tests.factories.identity import PASSWORD, Tenant, make_tenant
 from tests.web.conftest import browser, submit
 
 LISTENER = {"User-Agent": "AppleCoreMedia/1.0.0.20E247 (iPhone; U; CPU OS 16_4 like Mac OS X; en_us)"}
+MEASUREMENT = "/api/v1/feature-flags/ENABLE_PREFIX_MEASUREMENT"
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Show:
     tenant_id: str
     token: str
     owner_email: str
+    tenant: Tenant
 
 
 def expected_hash(address: str) -> str:
@@ -41,7 +46,14 @@ def make_show(server: str, title: str = "Prefixed Show") -> Show:
         created = api.post("/api/v1/podcasts", json={"title": title})
     assert created.status_code == 201, created.text
     body = created.json()
-    return Show(body["id"], tenant.id, body["prefix_token"], tenant.owner_email)
+    return Show(body["id"], tenant.id, body["prefix_token"], tenant.owner_email, tenant)
+
+
+def set_measurement(show: Show, enabled: bool) -> None:
+    """The show's tenant overrides ENABLE_PREFIX_MEASUREMENT, as its owner does on the flags API."""
+    with show.tenant.client() as owner:
+        response = owner.put(MEASUREMENT, json={"enabled": enabled})
+    assert (response.status_code, response.json()["enabled"]) == (200, enabled), response.text
 
 
 def hits(database: DatabaseUrls, podcast_id: str) -> list[dict[str, Any]]:
@@ -192,6 +204,7 @@ def test_many_concurrent_requests_are_all_answered_and_all_stored(database: Data
     stored = hits(database, show.id)
     assert len(stored) == 200
     assert len({row["id"] for row in stored}) == 200
+    assert {(row["id"].version, row["id"].variant) for row in stored} == {(4, uuid.RFC_4122)}
 
 
 def test_the_show_page_gives_the_prefixed_feed_pattern(server: str) -> None:
@@ -212,3 +225,45 @@ def test_prefix_tokens_are_distinct_and_url_safe(server: str) -> None:
     tokens = [make_show(server, f"Show {n}").token for n in range(3)]
     assert len(set(tokens)) == 3
     assert all(len(t) >= 16 and t.replace("-", "").replace("_", "").isalnum() for t in tokens)
+
+
+def test_a_tenant_that_turned_measurement_off_is_still_redirected_and_nothing_is_recorded(
+    anon: httpx.Client, database: DatabaseUrls, server: str
+) -> None:
+    unmeasured, measured = make_show(server, "Unmeasured Show"), make_show(server, "Measured Show")
+    set_measurement(unmeasured, False)
+    for show in (unmeasured, measured):
+        for method in ("GET", "HEAD"):
+            response = anon.request(method, f"/p/{show.token}/media.example.com/ep1.mp3?s=feed", headers=LISTENER)
+            assert response.status_code == 302, (show.token, method)
+            assert response.headers["location"] == "https://media.example.com/ep1.mp3?s=feed"
+            assert response.headers["cache-control"] == "private, no-cache"
+    assert hits(database, unmeasured.id) == []
+    assert [row["method"] for row in hits(database, measured.id)] == ["GET", "HEAD"]
+
+
+@pytest.fixture(scope="module")
+def unmeasured_server(database: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in a process of its own with ENABLE_PREFIX_MEASUREMENT=false for the whole deployment."""
+    env = {
+        **os.environ,
+        "ENABLE_PREFIX_MEASUREMENT": "false",
+        "PODSPONSOR_DATA_DIR": str(tmp_path_factory.mktemp("unmeasured")),
+    }
+    with serve_app(env, ROOT / "test-artifacts" / "prefix-unmeasured-server.log") as base:
+        yield base
+
+
+def test_with_measurement_off_for_the_deployment_the_prefix_redirects_and_records_nothing(
+    unmeasured_server: str, database: DatabaseUrls, server: str
+) -> None:
+    unmeasured, opted_in = make_show(server, "Default Off"), make_show(server, "Opted In")
+    set_measurement(opted_in, True)  # a tenant's override wins over the environment, as for every flag
+    with httpx.Client(base_url=unmeasured_server, timeout=30) as client:
+        for show in (unmeasured, opted_in):
+            response = client.get(f"/p/{show.token}/media.example.com/ep2.mp3", headers=LISTENER)
+            assert (response.status_code, response.headers["location"]) == (302, "https://media.example.com/ep2.mp3")
+        assert client.get("/p/AAAAAAAAAAAAAAAA/media.example.com/ep2.mp3").status_code == 404
+        assert client.get(f"/p/{unmeasured.token}/localhost/ep2.mp3").status_code == 400
+    assert hits(database, unmeasured.id) == []
+    assert [row["destination"] for row in hits(database, opted_in.id)] == ["https://media.example.com/ep2.mp3"]

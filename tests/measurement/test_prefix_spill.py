@@ -27,6 +27,7 @@ from podsponsor.measurement import hit_repository
 from podsponsor.measurement import service as lists_service
 from podsponsor.measurement.hit_models import Hit
 from podsponsor.measurement.hit_writer import HitWriter
+from podsponsor.measurement.prefix import Prefix
 from podsponsor.measurement.spill import SUFFIX, Spill
 from tests.conftest import ROOT
 from tests.factories.app_server import serve_app
@@ -150,6 +151,34 @@ async def test_spilled_hits_of_an_unresolved_token_are_resolved_or_dropped_on_re
         assert [(row["tenant_id"], row["destination"]) for row in stored] == [
             (tenant_id, "https://media.example.com/ep1.mp3")
         ]
+    finally:
+        await writer.stop()
+
+
+async def test_spilled_hits_of_a_tenant_with_measurement_off_are_dropped_on_replay(
+    database: DatabaseUrls, db: object, tmp_path: Path
+) -> None:
+    measured, unmeasured = _show(database), _show(database)
+    with psycopg.connect(libpq_conninfo(database.owner)) as conn:
+        conn.execute(
+            "INSERT INTO feature_flags (tenant_id, id, name, enabled) VALUES (%s, %s, %s, false)",
+            [unmeasured[0], uuid.uuid4(), "ENABLE_PREFIX_MEASUREMENT"],
+        )
+    writer = _writer(UNREACHABLE, tmp_path)
+    Prefix(writer)  # the app's resolver: each token's show, with its tenant's flag
+    await writer.start()
+    # Both tokens were first heard while the database was away, so whether they are measured was not known yet.
+    for n, token in enumerate((measured[2], unmeasured[2], "NoSuchShowToken0"), 1):
+        await writer.record(_hit(token, None, n))
+    assert sum(len(p.read_text().splitlines()) for p in _segments(tmp_path)) == 3
+    writer.conninfo = libpq_conninfo(database.app)
+    try:
+        await _until(lambda: not _segments(tmp_path))
+        stored = hits(database, str(measured[1]))
+        assert [(row["tenant_id"], row["destination"]) for row in stored] == [
+            (measured[0], "https://media.example.com/ep1.mp3")
+        ]
+        assert hits(database, str(unmeasured[1])) == []
     finally:
         await writer.stop()
 
@@ -324,12 +353,12 @@ def test_a_trusted_proxy_forwarded_address_is_the_one_hashed(
     show = make_show(server, "Behind A Proxy")
     forwarded = ("81.2.69.160", "2a00:1450:4001:81c::1", "2a00:1450:4001:81c::2, 127.0.0.1", "3.0.0.5")
     with httpx.Client(base_url=base, timeout=30) as client:
-        for address in forwarded:
+        for address in (*forwarded, *forwarded):  # the second time round, what is kept of each address
             response = client.get(f"/p/{show.token}/media.example.com/ep.mp3", headers={"X-Forwarded-For": address})
             assert response.status_code == 302
     stored = [(row["ip_hash"], row["country"], row["datacenter"]) for row in hits(database, show.id)]
     # Both IPv6 clients share a /64 (one household): the same listener key. The last one is an AWS address.
-    assert stored == [
+    assert stored == 2 * [
         (expected_hash("81.2.69.160"), "GB", None),
         (expected_hash("2a00:1450:4001:81c::"), "IE", None),
         (expected_hash("2a00:1450:4001:81c::"), "IE", None),

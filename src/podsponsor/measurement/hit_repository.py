@@ -9,11 +9,11 @@ batch did. COPY is not an option: PostgreSQL refuses COPY FROM into a table with
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
+from json.encoder import encode_basestring_ascii as _escaped  # type: ignore[attr-defined]
 
 from psycopg import AsyncConnection, sql
 from sqlalchemy import text
@@ -23,8 +23,9 @@ from podsponsor.measurement.hit_models import Hit
 
 SET_TENANT = sql.SQL("SELECT set_config('app.tenant_id', {tenant}, true)")
 
-# The rows travel as one JSON array of objects: serialising it is C code (adapting eleven typed arrays element by
-# element in Python cost twice as much), and PostgreSQL parses each object once into typed columns.
+# The rows travel as one JSON array of objects, which PostgreSQL parses once into typed columns (adapting eleven typed
+# arrays element by element in Python cost twice as much). Each object is written from a template with only the
+# free-text values escaped, at half the cost of building dicts for `json.dumps`.
 INSERT_HITS = """
 INSERT INTO download_requests
   (tenant_id, id, ts, podcast_id, method, url, destination, range_header, user_agent, referer, ip_hash, country,
@@ -105,24 +106,20 @@ async def _resolve(conn: AsyncConnection, hits: list[Hit]) -> list[Hit]:
 
 
 def _rows(hits: Iterable[Hit]) -> str:
-    return json.dumps(
-        [
-            {
-                "id": str(h.id),
-                "ts": h.ts.isoformat(),
-                "podcast_id": str(h.podcast_id),
-                "method": h.method,
-                "url": h.url,
-                "destination": h.destination,
-                "range_header": h.range_header,
-                "user_agent": h.user_agent,
-                "referer": h.referer,
-                "ip_hash": h.ip_hash,
-                "country": h.country,
-                "datacenter": h.datacenter,
-                "status": h.status,
-            }
-            for h in hits
-        ],
-        separators=(",", ":"),
+    return "[" + ",".join(map(_row, hits)) + "]"
+
+
+def _row(h: Hit) -> str:
+    # Ids, the time and the status are written unescaped: uuid.hex, an ISO time and an int need none. Inline, not a
+    # helper per value: the calls cost more than the escaping.
+    q = _escaped
+    podcast = "null" if h.podcast_id is None else '"' + h.podcast_id.hex + '"'
+    return (
+        f'{{"id":"{h.id.hex}","ts":"{h.ts.isoformat()}","podcast_id":{podcast},"method":{q(h.method)},'
+        f'"url":{q(h.url)},"destination":{q(h.destination)},'
+        f'"range_header":{"null" if h.range_header is None else q(h.range_header)},'
+        f'"user_agent":{"null" if h.user_agent is None else q(h.user_agent)},'
+        f'"referer":{"null" if h.referer is None else q(h.referer)},"ip_hash":{q(h.ip_hash)},'
+        f'"country":{"null" if h.country is None else q(h.country)},'
+        f'"datacenter":{"null" if h.datacenter is None else q(h.datacenter)},"status":{h.status:d}}}'
     )

@@ -1,13 +1,14 @@
 """Group commit for prefix hits: many concurrent requests, one transaction, and an answer only once it is durable.
 
-A request hands its hit to `record` and waits. One writer task takes everything waiting (up to `batch_rows`,
-lingering `batch_wait` for more when the batch is small) and commits it in one transaction; while that commit runs,
-the next batch gathers, and with `connections` > 1 it is sent on another connection without waiting for the first
-commit (their WAL flushes then overlap). Each request is released when its batch is committed — or, when the
-database is away (a connection error or a commit slower than `commit_timeout`), once the batch is fsynced to the
-spill file. A maintenance task probes the database while it is away, replays the spill in order when it is back,
-and keeps day partitions created ahead. Only if both the database and the spill fail is the request told so (it
-answers 503): nothing is acknowledged that is not durable.
+A request hands its hit to `record` and waits. One writer task takes everything waiting (up to `batch_rows`;
+lingering `batch_wait` for more when the batch is small and no other batch is in flight) and commits it in one
+transaction; while that commit runs, the next batch gathers, and with `connections` > 1 it is sent on another
+connection without waiting for the first commit (their WAL flushes then overlap). Each request is released when its
+batch is committed — or, when the database is away (a connection error or a commit slower than `commit_timeout`),
+once the batch is fsynced to the spill file. A maintenance task probes the database while it is away, replays the
+spill in order when it is back, and keeps day partitions created ahead. Only if both the database and the spill fail
+is the request told so (it answers 503): nothing is acknowledged that is not durable. Hits recorded before their
+show was known pass through `resolve` (when set) before they are stored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ MAINTENANCE = "maintenance"
 # A TCP peer that vanished is noticed by the kernel within seconds, not the default two hours.
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 T = TypeVar("T")
+Resolver = Callable[[list[Hit]], Awaitable[list[Hit]]]
 
 
 class HitWriter:
@@ -60,6 +62,8 @@ class HitWriter:
         self.probe_interval = probe_interval
         self.replay_rows = replay_rows
         self.available = True
+        # Fills in the show of hits that have none and leaves out those not to be stored; None leaves it to storing.
+        self.resolve: Resolver | None = None
         self._queue: list[tuple[Hit, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._days: set[date] = set()
@@ -106,7 +110,10 @@ class HitWriter:
         while not (self._stopping and not self._queue):
             await self._wake.wait()
             slot = await self._free.get()
-            if self.batch_wait and 0 < len(self._queue) < self.batch_rows and not self._stopping:
+            # Linger only when no batch is in flight: otherwise this one goes at once and commits while the next
+            # gathers (one batch of every waiting request left the server idle for each commit, the database for
+            # the rest of the time).
+            if self.batch_wait and not self._flushing and 0 < len(self._queue) < self.batch_rows and not self._stopping:
                 await asyncio.sleep(self.batch_wait)
             batch = self._take()
             if not batch:
@@ -158,10 +165,16 @@ class HitWriter:
             return False
         return True
 
-    async def _store(self, conn: AsyncConnection, hits: Sequence[Hit], replay: bool = False) -> None:
-        days = {hit.ts.astimezone(UTC).date() for hit in hits} - self._days
-        if days:
-            await repository.ensure_partitions(conn, min(days), max(days))
+    async def _store(self, conn: AsyncConnection, hits: list[Hit], replay: bool = False) -> None:
+        if self.resolve is not None and any(hit.tenant_id is None for hit in hits):
+            hits = await self.resolve(hits)
+            if not hits:
+                return
+        first = min(hit.ts for hit in hits).astimezone(UTC).date()
+        last = max(hit.ts for hit in hits).astimezone(UTC).date()
+        days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
+        if not days <= self._days:
+            await repository.ensure_partitions(conn, first, last)
             self._days |= days
         unknown = await repository.insert_hits(conn, hits, replay=replay)
         if unknown:
