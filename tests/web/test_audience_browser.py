@@ -17,8 +17,11 @@ pytestmark = pytest.mark.browser
 
 
 async def test_the_show_page_charts_downloads_and_episode_pacing(
-    db, server: str, page: Page, problems: list[str]
-) -> None:  # noqa: F811
+    db,
+    server: str,
+    page: Page,  # noqa: F811
+    problems: list[str],  # noqa: F811
+) -> None:
     tenant = make_tenant(server)
     tenant_id = uuid.UUID(tenant.id)
     podcast_id, _ = await _show(tenant_id)

@@ -13,7 +13,7 @@ async def overrides(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, bo
     rows = await session.execute(
         select(FeatureFlag.name, FeatureFlag.enabled).where(FeatureFlag.tenant_id == tenant_id)
     )
-    return {name: enabled for name, enabled in rows.tuples()}
+    return {name: enabled for name, enabled in rows}
 
 
 async def upsert(session: AsyncSession, tenant_id: uuid.UUID, name: str, enabled: bool) -> None:
