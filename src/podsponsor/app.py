@@ -17,7 +17,10 @@ from podsponsor import __version__
 from podsponsor.auth.dependencies import LoginRequired
 from podsponsor.auth.router import router as auth_router
 from podsponsor.auth.throttle import LoginThrottle
+from podsponsor.bookings.delivery_router import router as delivery_router
 from podsponsor.bookings.inventory_router import router as inventory_router
+from podsponsor.bookings.router import router as bookings_router
+from podsponsor.bookings.vanity import router as vanity_router
 from podsponsor.catalog.router import router as catalog_router
 from podsponsor.config import Settings, get_settings
 from podsponsor.db import engine
@@ -31,6 +34,7 @@ from podsponsor.metrics.router import router as metrics_router
 from podsponsor.observability.logs import configure_logging
 from podsponsor.observability.metrics import RequestMiddleware
 from podsponsor.observability.router import router as ops_router
+from podsponsor.sales.deal_router import router as deals_router
 from podsponsor.sales.router import router as sales_router
 from podsponsor.web import mount_web
 
@@ -72,12 +76,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         catalog_router,
         sales_router,
+        deals_router,
         events_router,
         flags_router,
         measurement_router,
         measurement_report_router,
         metrics_router,
         inventory_router,
+        bookings_router,
+        delivery_router,
+        vanity_router,
     )
     for router in routers:
         app.include_router(router)

@@ -38,6 +38,9 @@ PUBLIC = frozenset(
         # The measurement prefix sits in front of enclosure URLs in public feeds: podcast apps call it anonymously.
         # It only redirects to public http(s) hosts and records the request; the show token is public by design.
         "GET /p/{token}/{rest:path}",
+        # Vanity URLs are read out in ads: listeners type them. A slug answers only for a live IO, with a redirect to
+        # its landing page; anything else is the same 404 page, naming no workspace.
+        "GET /v/{slug}",
     }
 )
 

@@ -4,11 +4,25 @@ downloads by age after release, and the window types the numbers were counted un
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import Integer, Select, and_, distinct, func, literal_column, select, type_coerce
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    distinct,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+    values,
+)
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.catalog.models import Episode
@@ -178,3 +192,45 @@ async def days_since_release(
     )
     rows = [(episode, int(days), int(total)) for episode, days, total in await session.execute(query)]
     return list(episodes), rows
+
+
+async def downloads_for_delivery(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    episodes: Mapping[uuid.UUID, tuple[date, date]] | None = None,
+    podcast_id: uuid.UUID | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[tuple[date, int]]:
+    """Downloads per UTC day of the given episodes, each within its own (first, last) days, or of every episode of
+    a show from `start` to `end`. Where both sources counted an episode on a day, only the logs count: the host sees
+    every download the prefix sees, and holds it to the byte threshold."""
+    logs = func.count().filter(Download.source_kind == "logs")
+    prefix = func.count().filter(Download.source_kind == "prefix")
+    per_episode = select(Download.day.label("day"), logs.label("logs"), prefix.label("prefix")).where(
+        Download.tenant_id == tenant_id
+    )
+    if episodes is not None:
+        if not episodes:
+            return []
+        spans = values(
+            column("episode_id", UUID(as_uuid=True)),
+            column("first_day", Date()),
+            column("last_day", Date()),
+            name="spans",
+        ).data([(episode_id, first, last) for episode_id, (first, last) in episodes.items()])
+        per_episode = per_episode.join(
+            spans,
+            and_(
+                Download.episode_id == spans.c.episode_id,
+                Download.day >= spans.c.first_day,
+                Download.day <= spans.c.last_day,
+            ),
+        )
+    else:
+        per_episode = per_episode.where(Download.podcast_id == podcast_id, Download.day >= start, Download.day <= end)
+    grouped = per_episode.group_by(Download.day, Download.episode_id).subquery()
+    chosen = case((grouped.c.logs > 0, grouped.c.logs), else_=grouped.c.prefix)
+    query = select(grouped.c.day, func.sum(chosen)).group_by(grouped.c.day).order_by(grouped.c.day)
+    return [(day, int(total)) for day, total in await session.execute(query)]

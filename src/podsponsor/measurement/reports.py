@@ -5,7 +5,7 @@ how it was computed: the window types the days were counted under and what raw a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -189,3 +189,24 @@ async def distinct_listeners(session: AsyncSession, subject: Subject, scope: Ran
         session, subject.tenant_id, [], scope.start, scope.end, scope.podcast_id, scope.episode_id
     )
     return int(rows[0]["listeners"]) if rows else 0
+
+
+async def downloads_for_delivery(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    episodes: Mapping[uuid.UUID, tuple[date, date]] | None = None,
+    podcast_id: uuid.UUID | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[tuple[date, int]]:
+    """IAB downloads per UTC day for an insertion order's delivery: of some episodes, each counted from its own first
+    to last day, or of a whole show over a range. One source per episode and day: the host logs where they counted
+    any download, else the prefix (both see the same listeners, so adding them would count a download twice)."""
+    if (episodes is None) == (podcast_id is None):
+        raise ValueError("give either episodes or a podcast_id")
+    if podcast_id is not None and (start is None or end is None):
+        raise ValueError("a show's downloads need a start and an end")
+    return await repository.downloads_for_delivery(
+        session, tenant_id, episodes=episodes, podcast_id=podcast_id, start=start, end=end
+    )

@@ -21,7 +21,7 @@ from podsponsor.events import service as events
 from podsponsor.listing import Window
 from podsponsor.sales import repository
 from podsponsor.sales.exceptions import SponsorNameTaken, UnknownReference
-from podsponsor.sales.models import Campaign, Sponsor
+from podsponsor.sales.models import Campaign, DealStageChange, Sponsor
 from podsponsor.sales.schemas import CampaignIn, CampaignPatch, SponsorIn, SponsorPatch, plain
 
 SPONSOR_SORTS = ("name", "created_at", "industry")
@@ -107,6 +107,16 @@ async def create_campaign(session: AsyncSession, subject: Subject, data: Campaig
     await _check_references(session, subject, data.sponsor_id, data.seller_id)
     campaign = Campaign(tenant_id=subject.tenant_id, stage_changed_at=datetime.now(UTC), **plain(data))
     await repository.add(session, campaign)
+    # A deal's history starts with its creation: the stage it was opened in, from nowhere.
+    opened = DealStageChange(
+        tenant_id=subject.tenant_id,
+        campaign_id=campaign.id,
+        from_stage=None,
+        to_stage=campaign.stage,
+        changed_by=subject.user_id,
+        changed_at=campaign.stage_changed_at,
+    )
+    await repository.add(session, opened)
     await events.record(
         session,
         subject,

@@ -12,11 +12,15 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 def mount_web(app: FastAPI) -> None:
     from podsponsor.bookings.inventory_web import router as inventory_pages
+    from podsponsor.bookings.web import router as booking_pages
+    from podsponsor.bookings.web import show_bookings_nav
     from podsponsor.catalog.web import router as catalog_pages
     from podsponsor.measurement.audience_web import router as audience_pages
     from podsponsor.measurement.web import router as measurement_pages
     from podsponsor.metrics.web import router as metrics_pages
     from podsponsor.metrics.web import show_metrics_nav
+    from podsponsor.sales.deal_web import router as deal_pages
+    from podsponsor.sales.deal_web import show_deals_nav
     from podsponsor.sales.web import router as sales_pages
     from podsponsor.web.auth_pages import router as auth_pages
     from podsponsor.web.events_pages import router as events_pages
@@ -32,11 +36,15 @@ def mount_web(app: FastAPI) -> None:
         events_pages,
         catalog_pages,
         sales_pages,
+        deal_pages,
         measurement_pages,
         audience_pages,
         inventory_pages,
+        booking_pages,
     )
     for router in (*pages, metrics_pages):
-        # Every page's layout needs to know whether to offer the metrics import to this visitor.
-        app.include_router(router, dependencies=[Depends(show_metrics_nav)])
+        # Every page's layout needs to know whether to offer the metrics import, the deal board and the bookings.
+        app.include_router(
+            router, dependencies=[Depends(show_metrics_nav), Depends(show_deals_nav), Depends(show_bookings_nav)]
+        )
     app.add_middleware(SecurityHeaders)
