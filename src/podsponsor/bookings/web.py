@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Request
@@ -39,6 +39,7 @@ from podsponsor.web.forms import (
     FORM_ERROR,
     form_fields,
     form_list,
+    money_cents,
     optional,
     page_number,
     pager,
@@ -63,7 +64,6 @@ MONEY_FIELDS = {"cpm": "cpm_cents", "flat": "flat_cents", "cpa": "cpa_cents", "m
 FORM_FIELD_OF = {api: form for form, api in MONEY_FIELDS.items()}
 TEXT_FIELDS = ("agency_name", "agency_contact", "talking_points", "promo_code", "vanity_slug", "landing_url")
 CHECKBOXES = ("exclusivity", "separation_waived")
-_MONEY = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
 assert {v for v, _ in PRICING_CHOICES} == set(get_args(PricingModel))
 assert {v for v, _ in PACING_CHOICES} == set(get_args(PacingMode))
 
@@ -360,22 +360,8 @@ def _as_input(values: dict[str, str], episode_ids: list[str], errors: dict[str, 
     # Prices of the other models stay in the form (switching back keeps them) but are not part of this order.
     used = {*service.PRICES_BY_MODEL.get(data["pricing_model"], ()), "max_spend_cents"}
     for form_name, api_name in MONEY_FIELDS.items():
-        data[api_name] = _cents(values.get(form_name, ""), form_name, errors) if api_name in used else None
+        data[api_name] = money_cents(values.get(form_name, ""), form_name, errors) if api_name in used else None
     return data
-
-
-def _cents(raw: str, name: str, errors: dict[str, str]) -> int | None:
-    text = raw.replace(",", "").removeprefix("$").strip()
-    if not text:
-        return None
-    if not _MONEY.match(text):
-        errors[name] = "Give an amount such as 22.50 (two decimals at most)."
-        return None
-    try:
-        return int(Decimal(text) * 100)
-    except InvalidOperation:
-        errors[name] = "Give an amount such as 22.50."
-        return None
 
 
 def _booking_errors(exc: AppError) -> dict[str, str]:

@@ -137,6 +137,7 @@ async def podcast_page(podcast_id: str, request: Request, subject: Reader) -> Re
         public_base_url=get_settings().public_base_url,
         can_write=subject.can(Permission.CATALOG_WRITE),
         can_measure=subject.can(Permission.MEASUREMENT_READ),
+        can_book=subject.can(Permission.BOOKINGS_READ),
         pager=pager(request, number, EPISODES_PER_PAGE, total),
     )
 

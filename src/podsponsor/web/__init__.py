@@ -12,6 +12,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 def mount_web(app: FastAPI) -> None:
     from podsponsor.bookings.inventory_web import router as inventory_pages
+    from podsponsor.bookings.rate_card_web import router as rate_card_pages
     from podsponsor.bookings.web import router as booking_pages
     from podsponsor.bookings.web import show_bookings_nav
     from podsponsor.catalog.web import router as catalog_pages
@@ -40,6 +41,7 @@ def mount_web(app: FastAPI) -> None:
         measurement_pages,
         audience_pages,
         inventory_pages,
+        rate_card_pages,
         booking_pages,
     )
     for router in (*pages, metrics_pages):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -123,3 +125,22 @@ def parse_id(raw: str, what: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise NotFound(f"no such {what}") from None
+
+
+_MONEY = re.compile(r"^\d{1,13}(\.\d{1,2})?$")
+
+
+def money_cents(raw: str, name: str, errors: dict[str, str]) -> int | None:
+    """An amount typed in currency units ("22.50", "$1,250") as integer cents; None when empty, or when it is not
+    an amount (then `errors[name]` says why). Exact: Decimal, never float."""
+    text = raw.replace(",", "").removeprefix("$").strip()
+    if not text:
+        return None
+    if not _MONEY.match(text):
+        errors[name] = "Give an amount such as 22.50 (two decimals at most)."
+        return None
+    try:
+        return int(Decimal(text) * 100)
+    except InvalidOperation:
+        errors[name] = "Give an amount such as 22.50."
+        return None
