@@ -18,6 +18,7 @@ from podsponsor.auth.dependencies import LoginRequired
 from podsponsor.auth.router import router as auth_router
 from podsponsor.auth.throttle import LoginThrottle
 from podsponsor.bookings.delivery_router import router as delivery_router
+from podsponsor.bookings.document_router import router as document_router
 from podsponsor.bookings.inventory_router import router as inventory_router
 from podsponsor.bookings.router import router as bookings_router
 from podsponsor.bookings.vanity import router as vanity_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         measurement_report_router,
         metrics_router,
         inventory_router,
+        document_router,
         bookings_router,
         delivery_router,
         vanity_router,

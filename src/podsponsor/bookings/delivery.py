@@ -15,7 +15,6 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from podsponsor.auth import service as auth
 from podsponsor.auth.subject import Subject, system_subject
 from podsponsor.bookings import delivery_repository as repository
 from podsponsor.bookings.delivery_repository import PlacementRow
@@ -33,14 +32,12 @@ from podsponsor.bookings.pacing import (
     shortfall_value,
     spend_to_date,
 )
+from podsponsor.bookings.settings import BookingSettings, booking_settings
 from podsponsor.errors import NotFound
 from podsponsor.events import service as events
 from podsponsor.measurement import reports as measurement
 from podsponsor.sales import service as sales
 
-SETTINGS_KEY: Final = "bookings"
-DEFAULT_ACCRUAL_DAYS: Final = 30
-MAX_ACCRUAL_DAYS: Final = 365
 # A day's counts settle once the next day is complete (rolling windows and late log imports can still change
 # them), so an order is judged one whole day after the last day that counts for it.
 GRACE_DAYS: Final = 1
@@ -50,30 +47,6 @@ HOW_COMPUTED: Final = (
     "episode on a day, the logs count. Expected follows the pacing mode; see docs/delivery.md."
 )
 _NO_SPONSOR = uuid.UUID(int=0)
-
-
-# Settings -------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BookingSettings:
-    accrual_days: int = DEFAULT_ACCRUAL_DAYS
-    # How far under goal (percent of the goal) an order may end and still count as delivered.
-    makegood_tolerance_pct: Fraction = Fraction(0)
-
-
-async def booking_settings(session: AsyncSession, tenant_id: uuid.UUID) -> BookingSettings:
-    """The workspace's `settings["bookings"]`; a missing or unusable value falls back to its default."""
-    tenant = await auth.get_tenant(session, tenant_id)
-    stored = (tenant.settings or {}).get(SETTINGS_KEY) or {}
-    accrual = stored.get("accrual_days")
-    tolerance = stored.get("makegood_tolerance_pct")
-    return BookingSettings(
-        accrual_days=accrual if isinstance(accrual, int) and 1 <= accrual <= MAX_ACCRUAL_DAYS else DEFAULT_ACCRUAL_DAYS,
-        makegood_tolerance_pct=Fraction(str(tolerance))
-        if isinstance(tolerance, int | float) and 0 <= tolerance <= 100
-        else Fraction(0),
-    )
 
 
 # One order's delivery -------------------------------------------------------------------------------------------------

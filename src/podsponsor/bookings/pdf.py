@@ -220,7 +220,8 @@ def _io_story(doc: IoDocument, st: Styles) -> list[Flowable]:
     ]
     if doc.notes.strip():
         story += [Paragraph("Notes", st.heading), *layout.paragraphs(doc.notes, st.body, "")]
-    story += [Paragraph("Terms and conditions", st.heading), *layout.paragraphs(doc.standard_terms, st.terms, "None.")]
+    terms = layout.paragraphs(doc.standard_terms, st.terms, "None.")
+    story += [Paragraph("Terms and conditions", st.heading_kept), *terms]
     story.append(_signatures(doc, st))
     return story
 

@@ -85,6 +85,8 @@ class Styles:
             spaceBefore=10,
             spaceAfter=4,
         )
+        # For a heading over short paragraphs: it never ends a page apart from the first of them.
+        self.heading_kept = ParagraphStyle("heading_kept", self.heading, keepWithNext=1)
         self.party_name = ParagraphStyle("party_name", base, fontName=fonts().bold, fontSize=10, leading=13)
         self.terms = ParagraphStyle("terms", base, fontSize=7.5, leading=9.5, spaceAfter=3, textColor=MUTED)
         self.note = ParagraphStyle("note", self.small, textColor=MUTED, alignment=TA_RIGHT)

@@ -11,6 +11,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def mount_web(app: FastAPI) -> None:
+    from podsponsor.bookings.delivery_web import router as delivery_pages
     from podsponsor.bookings.inventory_web import router as inventory_pages
     from podsponsor.bookings.rate_card_web import router as rate_card_pages
     from podsponsor.bookings.web import router as booking_pages
@@ -43,6 +44,7 @@ def mount_web(app: FastAPI) -> None:
         inventory_pages,
         rate_card_pages,
         booking_pages,
+        delivery_pages,
     )
     for router in (*pages, metrics_pages):
         # Every page's layout needs to know whether to offer the metrics import, the deal board and the bookings.
