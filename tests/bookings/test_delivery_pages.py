@@ -139,7 +139,7 @@ async def test_an_ios_page_loads_its_delivery_with_pacing_spend_and_the_pacing_c
         "data-spend": "20.00 USD",
         "data-ecpm": "25.00 USD",
     }
-    assert '<span class="badge" data-pacing-status>Behind</span>' in section
+    assert '<span class="badge badge--warn" data-pacing-status>Behind</span>' in section
     assert LEGEND.findall(section) == ["Delivered", "Expected", "Goal"]
     # Every flight day is on the chart (expected runs to the goal on the last day); delivered stops at today.
     data = re.findall(

@@ -84,7 +84,7 @@ def pacing_status(found: IoDelivery) -> PacingStatus:
     if pct >= ON_PACE_PCT:
         return PacingStatus("On pace", "badge--ok")
     if pct >= AT_RISK_PCT:
-        return PacingStatus("Behind", "")
+        return PacingStatus("Behind", "badge--warn")
     return PacingStatus("At risk", "badge--error")
 
 
