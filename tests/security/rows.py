@@ -48,11 +48,26 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("insertion_orders", "impression_goal"): 10000,
     ("makegoods", "shortfall_impressions"): 100,
     ("deal_stage_changes", "to_stage"): "lead",
+    ("conversion_sources", "kind"): "shopify",
+    ("conversion_deliveries", "outcome"): "stored",
+    ("conversions", "kind"): "purchase",
+    ("pixel_events", "event"): "purchase",
+    ("attribution_models", "model"): "linear",
+    ("attribution_models", "lookback_days"): 30,
+    ("attribution_runs", "status"): "completed",
+    ("attribution_paths", "match_type"): "household",
+    ("attribution_credits", "model"): "linear",
+    ("attribution_credits", "match_type"): "household",
+    ("attribution_credits", "credit"): 1.0,
+    ("attribution_validations", "model"): "linear",
+    ("attribution_validations", "ground_truth"): "promo_code",
+    ("sponsors", "attribution_lookback_days"): 30,
 }
 
-# Tables whose unique key is made of references only (one IO per ad unit and episode): a tenant's second row needs
-# other parents, so the matrix clears the tenant's own rows of these (inside its rolled-back transaction) first.
-UNIQUE_BY_REFERENCES = frozenset({"io_placements"})
+# Tables whose unique key is made of references and CHECK-fixed values only (one IO per ad unit and episode; one
+# model of each kind per campaign): a tenant's second row would repeat it, so the matrix clears the tenant's own
+# rows of these (inside its rolled-back transaction) first.
+UNIQUE_BY_REFERENCES = frozenset({"io_placements", "attribution_models"})
 
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})
 

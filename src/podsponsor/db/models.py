@@ -1,5 +1,16 @@
 """Every mapped table, imported in one place so Alembic and the audit tests see the whole schema."""
 
+from podsponsor.attribution.models import (
+    AttributionCredit,
+    AttributionModel,
+    AttributionPath,
+    AttributionRun,
+    AttributionValidation,
+    Conversion,
+    ConversionDelivery,
+    ConversionSource,
+    PixelEvent,
+)
 from podsponsor.auth.models import ApiKey, AuditEntry, Tenant, User
 from podsponsor.bookings.models import AdUnit, InsertionOrder, IoPlacement, Makegood, VanityClick
 from podsponsor.catalog.models import Episode, Podcast
@@ -17,9 +28,17 @@ from podsponsor.sales.models import Campaign, DealStageChange, Sponsor
 __all__ = [
     "AdUnit",
     "ApiKey",
+    "AttributionCredit",
+    "AttributionModel",
+    "AttributionPath",
+    "AttributionRun",
+    "AttributionValidation",
     "AuditEntry",
     "Base",
     "Campaign",
+    "Conversion",
+    "ConversionDelivery",
+    "ConversionSource",
     "CountRun",
     "DealStageChange",
     "Download",
@@ -36,6 +55,7 @@ __all__ = [
     "LogRequest",
     "Makegood",
     "MetricDaily",
+    "PixelEvent",
     "Podcast",
     "ReferenceListEntry",
     "ReferenceListVersion",

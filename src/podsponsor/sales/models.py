@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Numeric,
+    SmallInteger,
     String,
     Text,
     func,
@@ -37,6 +38,7 @@ class Sponsor(TenantScoped, Timestamps, Base):
     __tablename__ = "sponsors"
     __table_args__ = (
         CheckConstraint(_in("brand_safety", BRAND_SAFETY), name="brand_safety"),
+        CheckConstraint("attribution_lookback_days BETWEEN 1 AND 60", name="attribution_lookback_days"),
         Index(
             "uq_sponsors_tenant_name",
             "tenant_id",
@@ -55,6 +57,8 @@ class Sponsor(TenantScoped, Timestamps, Base):
     target_topics: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
     brand_safety: Mapped[str] = mapped_column(String(20), default="moderate", server_default="moderate")
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # How long after a podcast exposure a conversion may still be credited to it (1-60 days).
+    attribution_lookback_days: Mapped[int] = mapped_column(SmallInteger, default=30, server_default="30")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
