@@ -68,7 +68,7 @@ async def load_demo(seed: int) -> Sequence[DemoLogin]:
     typer.echo(
         f"{summary.tenants} workspaces, {summary.shows} shows, {summary.episodes} episodes, "
         f"{summary.sponsors} sponsors, {summary.campaigns} deals, {summary.users} users; "
-        f"{summary.hits} prefix hits counted into {summary.downloads} downloads."
+        f"{summary.hits} prefix hits counted into {summary.downloads} downloads; {summary.ios} insertion orders."
     )
     return summary.logins
 

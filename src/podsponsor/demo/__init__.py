@@ -1,5 +1,6 @@
-"""Deterministic demo data: a podcast network and an independent creator, with shows, episodes, sponsors, deals,
-users for every role and an event log. `load_demo_data(seed)` writes it; the same seed gives the same rows.
+"""Deterministic demo data: a podcast network and an independent creator, with shows, episodes, sponsors, deals and
+their stage histories, users for every role, listening, ad units, insertion orders and an event log.
+`load_demo_data(seed)` writes it; the same seed gives the same rows (listening and bookings are placed around today).
 
 Demo logins: `<role>@northwind.example` and `<role>@maple-pine.example` for every role, password `demo-password-1`.
 """

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from podsponsor.auth.models import ROLES
 from podsponsor.demo.catalogue import BRANDS, INDUSTRIES, WORKSPACES, Workspace
+from podsponsor.demo.history import deal_history
 from podsponsor.demo.shows import ANCHOR, HISTORY_DAYS, new_id, person, plan_episode_counts, show_rows
 from podsponsor.demo.vocabulary import AGE_BANDS, CAMPAIGN_PACKAGES, DEAL_NOTES, GENDERS, STAGE_PROBABILITY
 from podsponsor.sales.models import BRAND_SAFETY, STAGES
@@ -34,7 +35,8 @@ class DemoLogin:
 
 @dataclass(frozen=True)
 class TenantRows:
-    """One workspace's rows, keyed by column name; users carry no password hash (hashing is the loader's job)."""
+    """One workspace's rows, keyed by column name; users carry no password hash (hashing is the loader's job).
+    `stage_changes` are the deals' stage histories (`deal_stage_changes`)."""
 
     tenant: Row
     users: list[Row]
@@ -45,6 +47,7 @@ class TenantRows:
     events: list[Row]
     audit: list[Row]
     logins: list[DemoLogin]
+    stage_changes: list[Row] = field(default_factory=list)
 
     @property
     def id(self) -> uuid.UUID:
@@ -61,10 +64,20 @@ def generate(seed: int = 42) -> list[TenantRows]:
     shows = [show for workspace in WORKSPACES for show in workspace.shows]
     counts = iter(plan_episode_counts(rng, shows, total=rng.randint(1460, 1540)))
     brands = _share_brands(rng)
-    return [
+    workspaces = [
         _workspace_rows(rng, workspace, [next(counts) for _ in workspace.shows], brands[workspace.slug])
         for workspace in WORKSPACES
     ]
+    return [_with_deal_history(rows, seed) for rows in workspaces]
+
+
+def _with_deal_history(rows: TenantRows, seed: int) -> TenantRows:
+    """The deals' stage histories, drawn after everything else from a generator of their own, so adding them left
+    every other row as it was."""
+    rng = random.Random(f"{seed}:{rows.slug}:deal history")  # noqa: S311 - reproducible on purpose
+    seller = next(user["id"] for user in rows.users if user["role"] == "sales")
+    changes, moves = deal_history(rng, rows.id, rows.campaigns, rows.events, seller)
+    return replace(rows, stage_changes=changes, events=rows.events + moves)
 
 
 def _share_brands(rng: random.Random) -> dict[str, list[Brand]]:

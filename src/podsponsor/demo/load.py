@@ -5,6 +5,8 @@ the database holds. The demo workspaces are known by their slugs (`northwind`, `
 
 A new workspace gets its listening too: the prefix hits of the last weeks (`listening.py`) go in with its other rows,
 in the same transaction, and then each of those days is counted as the hourly job would, one transaction a day.
+Then each demo workspace that has no ad units gets its bookings (`load_bookings.py`), whose delivery is made of
+those counted downloads.
 """
 
 from __future__ import annotations
@@ -24,16 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from podsponsor.auth import service as auth
 from podsponsor.auth.models import AuditEntry, Tenant, User
 from podsponsor.auth.passwords import hash_password
+from podsponsor.bookings.models import InsertionOrder
 from podsponsor.catalog.models import Episode, Podcast
 from podsponsor.db.tenancy import set_tenant, tenant_transaction, unscoped_transaction
 from podsponsor.demo.catalogue import WORKSPACES
 from podsponsor.demo.generate import DemoLogin, TenantRows, generate
 from podsponsor.demo.listening import listening_days, listening_hits
+from podsponsor.demo.load_bookings import add_bookings
 from podsponsor.events.models import Event
 from podsponsor.measurement.count_models import Download
 from podsponsor.measurement.counting_job import count_day
 from podsponsor.measurement.hit_models import DownloadRequest
-from podsponsor.sales.models import Campaign, Sponsor
+from podsponsor.sales.models import Campaign, DealStageChange, Sponsor
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ class DemoSummary:
     users: int
     hits: int
     downloads: int
+    ios: int
     logins: list[DemoLogin]
 
 
@@ -97,6 +102,10 @@ async def load_demo_data(seed: int = 42) -> DemoSummary:
     for rows in missing:
         await _add_workspace(rows, hashes, listening_hits(rows, seed, now), days)
     present = await demo_tenant_ids()
+    # Bookings follow the counted listening (their delivery is made of it), each workspace's once.
+    for rows in workspaces:
+        if present.get(rows.slug) == rows.id:
+            await add_bookings(rows, seed, now, days)
     logins = [login for rows in workspaces if rows.slug in present for login in rows.logins]
     return await _summary(present, logins)
 
@@ -133,6 +142,7 @@ async def _insert_workspace(rows: TenantRows, hashes: dict[str, str], hits: list
         (Podcast, rows.podcasts),
         (Episode, rows.episodes),
         (Campaign, rows.campaigns),
+        (DealStageChange, rows.stage_changes),
         (Event, rows.events),
         (AuditEntry, rows.audit),
     ]
@@ -172,6 +182,7 @@ async def _summary(present: dict[str, uuid.UUID], logins: list[DemoLogin]) -> De
         "users": User,
         "hits": DownloadRequest,
         "downloads": Download,
+        "ios": InsertionOrder,
     }
     totals = dict.fromkeys(models, 0)
     for tenant_id in present.values():
