@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.listing import Window
+from podsponsor.measurement import logs
 from podsponsor.measurement.count_models import CountRun, Download, DownloadTally
 
 # A day is counted by one run at a time: two would each delete the other's rows and double nothing, but their
@@ -41,20 +42,9 @@ PREFIX_SCHEMA: Final[dict[str, pl.DataType]] = {
     "datacenter": pl.Utf8(),
     "status": pl.Int32(),
 }
+# A log request as stored: what the log readers produce, less the line number (in the id) and the source kind.
 LOG_SCHEMA: Final[dict[str, pl.DataType]] = {
-    "id": pl.Utf8(),
-    "ts": pl.Datetime("us", "UTC"),
-    "method": pl.Utf8(),
-    "url": pl.Utf8(),
-    "status": pl.Int32(),
-    "range_start": pl.Int64(),
-    "range_end": pl.Int64(),
-    "bytes_sent": pl.Int64(),
-    "user_agent": pl.Utf8(),
-    "referer": pl.Utf8(),
-    "ip_hash": pl.Utf8(),
-    "country": pl.Utf8(),
-    "datacenter": pl.Utf8(),
+    name: dtype for name, dtype in logs.SCHEMA.items() if name not in ("line", "source_kind")
 }
 EPISODE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "episode_id": pl.Utf8(),

@@ -45,6 +45,21 @@ COUNT_TASK: Final = "measurement.count_day"
 # Scheme, then query and fragment: an enclosure and a request for it match on host and path.
 _SCHEME = r"^(?i)[a-z][a-z0-9+.-]*://"
 _QUERY = r"[?#].*$"
+# What counting reads of every request, prefix or log; each source adds its own byte-range columns.
+REQUEST_COLUMNS: Final = (
+    "id",
+    "ts",
+    "method",
+    "status",
+    "user_agent",
+    "referer",
+    "ip_hash",
+    "country",
+    "datacenter",
+    "episode_id",
+    "podcast_id",
+    "source_kind",
+)
 
 
 # Settings ------------------------------------------------------------------------------------------------------------
@@ -263,42 +278,12 @@ def matched_requests(prefix: pl.DataFrame, logs: pl.DataFrame, episodes: pl.Data
     hits = (
         prefix.with_columns(url_key("destination").alias("key"), pl.lit("prefix").alias("source_kind"))
         .join(by_show.select("podcast_id", "key", "episode_id"), on=["podcast_id", "key"], how="left")
-        .select(
-            "id",
-            "ts",
-            "method",
-            "status",
-            "user_agent",
-            "referer",
-            "ip_hash",
-            "country",
-            "datacenter",
-            "episode_id",
-            "podcast_id",
-            "source_kind",
-            "range_header",
-        )
+        .select(*REQUEST_COLUMNS, "range_header")
     )
     served = (
         logs.with_columns(url_key("url").alias("key"), pl.lit("logs").alias("source_kind"))
         .join(by_host.select("key", "episode_id", "podcast_id"), on="key", how="left")
-        .select(
-            "id",
-            "ts",
-            "method",
-            "status",
-            "user_agent",
-            "referer",
-            "ip_hash",
-            "country",
-            "datacenter",
-            "episode_id",
-            "podcast_id",
-            "source_kind",
-            "range_start",
-            "range_end",
-            "bytes_sent",
-        )
+        .select(*REQUEST_COLUMNS, "range_start", "range_end", "bytes_sent")
     )
     return pl.concat([hits, served], how="diagonal_relaxed").sort("ts", maintain_order=True)
 
