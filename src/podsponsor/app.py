@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podsponsor import __version__
+from podsponsor.attribution.router import router as attribution_router
+from podsponsor.attribution.webhooks import router as conversion_webhooks_router
 from podsponsor.auth.dependencies import LoginRequired
 from podsponsor.auth.router import router as auth_router
 from podsponsor.auth.throttle import LoginThrottle
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bookings_router,
         delivery_router,
         vanity_router,
+        attribution_router,
+        conversion_webhooks_router,
     )
     for router in routers:
         app.include_router(router)

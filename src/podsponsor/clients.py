@@ -6,16 +6,15 @@ then the right-most address that is not itself a trusted proxy is the client.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
 import ipaddress
 import os
 from functools import lru_cache
 
 from starlette.requests import Request
 
-from podsponsor.config import get_settings
+from podsponsor.hashing import hash_address, hash_text
+
+__all__ = ["client_address", "forwarded_client", "hash_address", "hash_text", "trusted_proxies"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,19 +49,3 @@ def forwarded_client(peer: str, forwarded_for: str | None) -> str:
         if not _trusted(address, networks):
             return address
     return peer
-
-
-def hash_address(address: str) -> str:
-    """A keyed hash, IPv6 truncated to its /64 first (the household, not the device's privacy address)."""
-    # Only IPv6 (always written with a colon) is rewritten; parsing every IPv4 address cost as much as the hash.
-    if ":" in address:
-        with contextlib.suppress(ValueError):
-            address = str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
-    return hash_text(address)
-
-
-def hash_text(value: str) -> str:
-    """A keyed hash of what a client sent (its address, its user agent): comparable across records, not reversible
-    without the signing key."""
-    key = get_settings().signing_key().encode()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()

@@ -41,6 +41,11 @@ PUBLIC = frozenset(
         # Vanity URLs are read out in ads: listeners type them. A slug answers only for a live IO, with a redirect to
         # its landing page; anything else is the same 404 page, naming no workspace.
         "GET /v/{slug}",
+        # Shops' servers deliver order webhooks here. The token finds a source; the platform's signature over the
+        # raw body, made with that source's secret, is the credential, checked before anything is stored.
+        "POST /hooks/shopify/{token}",
+        "POST /hooks/woocommerce/{token}",
+        "POST /hooks/stripe/{token}",
     }
 )
 

@@ -21,6 +21,8 @@ class Permission(StrEnum):
     METRICS_WRITE = "metrics:write"
     BOOKINGS_READ = "bookings:read"
     BOOKINGS_WRITE = "bookings:write"
+    ATTRIBUTION_READ = "attribution:read"
+    ATTRIBUTION_WRITE = "attribution:write"
 
 
 ALL = frozenset(Permission)
@@ -38,6 +40,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.METRICS_READ,
             Permission.BOOKINGS_READ,
             Permission.BOOKINGS_WRITE,
+            Permission.ATTRIBUTION_READ,
+            Permission.ATTRIBUTION_WRITE,
         }
     ),
     "ops": frozenset(
@@ -52,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.METRICS_WRITE,
             Permission.BOOKINGS_READ,
             Permission.BOOKINGS_WRITE,
+            Permission.ATTRIBUTION_READ,
+            Permission.ATTRIBUTION_WRITE,
         }
     ),
     "creator": frozenset(
@@ -65,8 +71,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.BOOKINGS_READ,
         }
     ),
-    # Read-only, and only their own sponsor's campaigns and insertion orders (enforced in the services).
-    "advertiser": frozenset({Permission.CATALOG_READ, Permission.SALES_READ, Permission.BOOKINGS_READ}),
+    # Read-only, and only their own sponsor's campaigns, insertion orders and conversion sources (enforced in the
+    # services).
+    "advertiser": frozenset(
+        {Permission.CATALOG_READ, Permission.SALES_READ, Permission.BOOKINGS_READ, Permission.ATTRIBUTION_READ}
+    ),
 }
 
 # Who may hand out which role: nobody grants a role above their own.

@@ -160,7 +160,7 @@ def address_facts(
     `hash_ip` defaults to `podsponsor.clients.hash_address`."""
     if hash_ip is None:
         # Imported here: `clients` also reads requests (Starlette), which the counting side must not import.
-        from podsponsor.clients import hash_address
+        from podsponsor.hashing import hash_address
 
         hash_ip = hash_address
     seen: dict[str, tuple[str, str | None, str | None]] = {}
