@@ -49,7 +49,7 @@ class ConversionSource(TenantScoped, Timestamps, Base):
     __tablename__ = "conversion_sources"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "sponsor_id"], ["sponsors.tenant_id", "sponsors.id"]),
-        # The token is the endpoint's public handle (/hooks/{kind}/{token}, /px?s={token}): 128 random bits, looked
+        # The token is the endpoint's public handle (/hooks/{kind}/{token}, /px?s={token}): 192 random bits, looked
         # up without a workspace through attribution_source_for_token; unique per workspace here.
         Index("uq_conversion_sources_tenant_token", "tenant_id", "token", unique=True),
         Index("ix_conversion_sources_token", "token"),
