@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podsponsor import __version__
+from podsponsor.attribution.intake_router import router as conversion_intake_router
+from podsponsor.attribution.pixel import router as conversion_pixel_router
 from podsponsor.attribution.router import router as attribution_router
 from podsponsor.attribution.webhooks import router as conversion_webhooks_router
 from podsponsor.auth.dependencies import LoginRequired
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vanity_router,
         attribution_router,
         conversion_webhooks_router,
+        conversion_intake_router,
+        conversion_pixel_router,
     )
     for router in routers:
         app.include_router(router)

@@ -46,6 +46,13 @@ PUBLIC = frozenset(
         "POST /hooks/shopify/{token}",
         "POST /hooks/woocommerce/{token}",
         "POST /hooks/stripe/{token}",
+        # The conversion pixel runs on advertisers' sites, in shoppers' browsers. The token only names a pixel source
+        # (it is public on those pages by design); the answer is always the same image or 204, naming nothing.
+        "GET /px",
+        "POST /px",
+        "OPTIONS /px",
+        # The pixel's script: the same static file for every source.
+        "GET /px.js",
     }
 )
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from podsponsor.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from podsponsor.errors import AppError, Conflict, NotAuthenticated, NotFound, ValidationFailed
 
 
 class SignatureInvalid(NotAuthenticated):
@@ -35,3 +35,26 @@ class SourceInUse(Conflict):
 class SecretNotApplicable(ValidationFailed):
     type = "conversion-source-secret"
     title = "The secret does not fit this kind of source"
+
+
+class SourceNotUsable(ValidationFailed):
+    """The source named for a conversion is not one this intake path may record into (missing, another kind,
+    deactivated)."""
+
+    type = "conversion-source-not-usable"
+    title = "The conversion source cannot take these conversions"
+
+
+class OrdersFileRejected(ValidationFailed):
+    """An orders CSV with rows (or a header) that cannot be recorded: nothing of it was kept."""
+
+    type = "orders-csv-invalid"
+    title = "The orders file cannot be recorded"
+
+
+class IdempotencyKeyMissing(AppError):
+    """As for insertion orders (the same problem type): a create that must not happen twice needs a key."""
+
+    status = 400
+    type = "idempotency-key-missing"
+    title = "This request needs an Idempotency-Key header"

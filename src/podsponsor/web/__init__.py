@@ -11,6 +11,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def mount_web(app: FastAPI) -> None:
+    from podsponsor.attribution.web import router as attribution_pages
+    from podsponsor.attribution.web import show_conversions_nav
     from podsponsor.bookings.delivery_web import router as delivery_pages
     from podsponsor.bookings.inventory_web import router as inventory_pages
     from podsponsor.bookings.rate_card_web import router as rate_card_pages
@@ -45,10 +47,11 @@ def mount_web(app: FastAPI) -> None:
         rate_card_pages,
         booking_pages,
         delivery_pages,
+        attribution_pages,
     )
     for router in (*pages, metrics_pages):
-        # Every page's layout needs to know whether to offer the metrics import, the deal board and the bookings.
-        app.include_router(
-            router, dependencies=[Depends(show_metrics_nav), Depends(show_deals_nav), Depends(show_bookings_nav)]
-        )
+        # Every page's layout needs to know whether to offer the metrics import, the deal board, the bookings and the
+        # conversion sources.
+        navigation = (show_metrics_nav, show_deals_nav, show_bookings_nav, show_conversions_nav)
+        app.include_router(router, dependencies=[Depends(offer) for offer in navigation])
     app.add_middleware(SecurityHeaders)
