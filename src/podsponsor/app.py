@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podsponsor import __version__
 from podsponsor.attribution.intake_router import router as conversion_intake_router
 from podsponsor.attribution.pixel import router as conversion_pixel_router
+from podsponsor.attribution.results_router import router as attribution_results_router
 from podsponsor.attribution.router import router as attribution_router
 from podsponsor.attribution.webhooks import router as conversion_webhooks_router
 from podsponsor.auth.dependencies import LoginRequired
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         delivery_router,
         vanity_router,
         attribution_router,
+        attribution_results_router,
         conversion_webhooks_router,
         conversion_intake_router,
         conversion_pixel_router,

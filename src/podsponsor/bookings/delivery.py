@@ -137,24 +137,53 @@ async def _plans(
     return plans
 
 
+@dataclass(frozen=True)
+class CountingScope:
+    """Which downloads are an order's impressions as of a day: each episode's from its first to its last day, and/or
+    every episode of the order's show over `show_days` (one source per episode and day, as
+    `measurement.downloads_for_delivery` chooses it). Attribution reads an order's exposures through this."""
+
+    io: InsertionOrder
+    episodes: dict[uuid.UUID, tuple[date, date]]
+    show_days: tuple[date, date] | None
+
+
+def _scope(io: InsertionOrder, plan: CountingPlan, today: date) -> CountingScope:
+    # A cancelled order stops counting the day it was cancelled.
+    until = min(today, io.status_changed_at.astimezone(UTC).date()) if io.status == "cancelled" else today
+    spans = {episode: (first, min(last, until)) for episode, (first, last) in plan.episodes.items()}
+    show_days = (plan.show_days[0], min(plan.show_days[1], until)) if plan.show_days is not None else None
+    return CountingScope(io, spans, show_days)
+
+
 async def _per_day(
     session: AsyncSession, io: InsertionOrder, plan: CountingPlan, today: date
 ) -> list[tuple[date, int]]:
-    # A cancelled order stops counting the day it was cancelled.
-    until = min(today, io.status_changed_at.astimezone(UTC).date()) if io.status == "cancelled" else today
+    scope = _scope(io, plan, today)
     merged: dict[date, int] = {}
-    if plan.episodes:
-        spans = {episode: (first, min(last, until)) for episode, (first, last) in plan.episodes.items()}
-        for day, total in await measurement.downloads_for_delivery(session, io.tenant_id, episodes=spans):
+    if scope.episodes:
+        for day, total in await measurement.downloads_for_delivery(session, io.tenant_id, episodes=scope.episodes):
             merged[day] = merged.get(day, 0) + total
-    if plan.show_days is not None:
-        first, last = plan.show_days
+    if scope.show_days is not None:
+        first, last = scope.show_days
         rows = await measurement.downloads_for_delivery(
-            session, io.tenant_id, podcast_id=io.podcast_id, start=first, end=min(last, until)
+            session, io.tenant_id, podcast_id=io.podcast_id, start=first, end=last
         )
         for day, total in rows:
             merged[day] = merged.get(day, 0) + total
     return sorted(merged.items())
+
+
+async def campaign_scopes(
+    session: AsyncSession, subject: Subject, campaign_id: uuid.UUID, *, today: date
+) -> list[CountingScope]:
+    """The counting scope of each of a campaign's orders (cancelled ones too, up to their cancellation)."""
+    campaign = await sales.get_campaign(session, subject, campaign_id)
+    ios = await repository.campaign_ios(session, subject.tenant_id, campaign.id)
+    if not ios:
+        return []
+    plans = await _plans(session, subject.tenant_id, ios, await booking_settings(session, subject.tenant_id))
+    return [_scope(io, plans[io.id], today) for io in ios]
 
 
 def only_sponsor(subject: Subject) -> uuid.UUID | None:

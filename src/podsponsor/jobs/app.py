@@ -25,6 +25,7 @@ TASK_MODULES: tuple[str, ...] = (
     "podsponsor.metrics.tasks",
     "podsponsor.measurement.tasks",
     "podsponsor.bookings.tasks",
+    "podsponsor.attribution.tasks",
 )
 # Procrastinate holds a connection only while it fetches or finishes a job; tasks use the SQLAlchemy engine.
 POOL_MAX_SIZE = 10
