@@ -240,14 +240,14 @@ async def test_who_may_read_and_recalculate(
 ) -> None:
     path = f"/api/v1/attribution/campaigns/{campaign.id}"
     stranger = await _campaign(tenant)  # another sponsor's campaign in the same workspace
-    _get(anon, path, 401)
+    assert _get(anon, path, 401)["status"] == 401
     with tenant.client("creator") as api:
-        _get(api, path, 403)
+        assert _get(api, path, 403)["status"] == 403
     with tenant.client("advertiser") as api:
-        _get(api, path, 200)
-        _get(api, f"/api/v1/attribution/campaigns/{stranger.id}", 404)
-        _get(api, f"/api/v1/attribution/campaigns/{stranger.id}/models", 404)
-        _get(api, f"/api/v1/attribution/ios/{stranger.first.io}", 404)
+        assert _get(api, path, 200)["scope_id"] == str(campaign.id)
+        assert _get(api, f"/api/v1/attribution/campaigns/{stranger.id}", 404)["status"] == 404
+        assert _get(api, f"/api/v1/attribution/campaigns/{stranger.id}/models", 404)["status"] == 404
+        assert _get(api, f"/api/v1/attribution/ios/{stranger.first.io}", 404)["status"] == 404
         _post(api, path + "/recalculate", 403)
     with other.client("owner") as api:
         for found in (path, path + "/models", f"/api/v1/attribution/ios/{campaign.first.io}"):

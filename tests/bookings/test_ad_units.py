@@ -142,13 +142,18 @@ def test_sales_and_ops_keep_the_rate_card_and_the_others_read_it(tenant: Tenant,
 
 
 def test_another_workspaces_shows_and_ad_units_are_not_found(server: str, tenant: Tenant, show_id: str) -> None:
+    refused: list[int] = []
     with tenant.client("sales") as api:
         unit = ok(api.post(f"/api/v1/podcasts/{show_id}/ad-units", json={"position": "mid", "length_seconds": 60}))
     stranger = make_tenant(server, roles=("owner", "sales"))
     with stranger.client("sales") as api:
-        problem(api.get(f"/api/v1/ad-units/{unit['id']}"), 404, "not-found")
-        problem(api.patch(f"/api/v1/ad-units/{unit['id']}", json={"name": "mine"}), 404, "not-found")
-        problem(api.delete(f"/api/v1/ad-units/{unit['id']}"), 404, "not-found")
-        problem(api.get(f"/api/v1/podcasts/{show_id}/ad-units"), 404, "not-found")
+        refused.append(problem(api.get(f"/api/v1/ad-units/{unit['id']}"), 404, "not-found")["status"])
+        refused.append(
+            problem(api.patch(f"/api/v1/ad-units/{unit['id']}", json={"name": "mine"}), 404, "not-found")["status"]
+        )
+        refused.append(problem(api.delete(f"/api/v1/ad-units/{unit['id']}"), 404, "not-found")["status"])
+        refused.append(problem(api.get(f"/api/v1/podcasts/{show_id}/ad-units"), 404, "not-found")["status"])
         body = {"position": "mid", "length_seconds": 60}
-        problem(api.post(f"/api/v1/podcasts/{show_id}/ad-units", json=body), 404, "not-found")
+        refused.append(problem(api.post(f"/api/v1/podcasts/{show_id}/ad-units", json=body), 404, "not-found")["status"])
+
+    assert refused == [404, 404, 404, 404, 404]

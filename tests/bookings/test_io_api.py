@@ -597,9 +597,13 @@ def test_another_workspaces_ios_and_references_do_not_exist_here(
 
 
 def test_anonymous_callers_are_asked_to_sign_in(anon: httpx.Client) -> None:
-    problem(anon.get("/api/v1/io"), 401, "not-authenticated")
-    problem(anon.post("/api/v1/io", json={}, headers={"Idempotency-Key": "k"}), 401, "not-authenticated")
-    problem(anon.get(f"/api/v1/io/{uuid.uuid4()}"), 401, "not-authenticated")
+    refused: list[int] = []
+    refused.append(problem(anon.get("/api/v1/io"), 401, "not-authenticated")["status"])
+    refused.append(
+        problem(anon.post("/api/v1/io", json={}, headers={"Idempotency-Key": "k"}), 401, "not-authenticated")["status"]
+    )
+    refused.append(problem(anon.get(f"/api/v1/io/{uuid.uuid4()}"), 401, "not-authenticated")["status"])
+    assert refused == [401, 401, 401]
 
 
 def test_with_the_flag_off_ios_do_not_exist_but_ad_units_do(server: str) -> None:

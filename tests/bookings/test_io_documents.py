@@ -230,17 +230,21 @@ def test_advertisers_download_only_their_own_sponsors_orders_without_the_notes(
 
 
 def test_another_workspaces_documents_do_not_exist_here(tenant: Tenant, other: Tenant, show: Show) -> None:
+    refused: list[int] = []
     with tenant.client("sales") as sales:
         deal = add_deal(sales)
         io = book(sales, io_body(show, deal, episode_ids=[]))
     with other.client() as owner:
-        problem(owner.get(f"/api/v1/io/{io['id']}.pdf"), 404, "not-found")
-        problem(owner.get(f"/api/v1/campaigns/{deal.campaign_id}/io.pdf"), 404, "not-found")
+        refused.append(problem(owner.get(f"/api/v1/io/{io['id']}.pdf"), 404, "not-found")["status"])
+        refused.append(problem(owner.get(f"/api/v1/campaigns/{deal.campaign_id}/io.pdf"), 404, "not-found")["status"])
+    assert refused == [404, 404]
 
 
 def test_anonymous_callers_are_asked_to_sign_in(anon: httpx.Client) -> None:
-    problem(anon.get(f"/api/v1/io/{uuid.uuid4()}.pdf"), 401, "not-authenticated")
-    problem(anon.get(f"/api/v1/campaigns/{uuid.uuid4()}/io.pdf"), 401, "not-authenticated")
+    refused: list[int] = []
+    refused.append(problem(anon.get(f"/api/v1/io/{uuid.uuid4()}.pdf"), 401, "not-authenticated")["status"])
+    refused.append(problem(anon.get(f"/api/v1/campaigns/{uuid.uuid4()}/io.pdf"), 401, "not-authenticated")["status"])
+    assert refused == [401, 401]
 
 
 def test_the_pdf_route_and_the_io_route_each_answer_their_own_requests(tenant: Tenant, show: Show) -> None:
