@@ -18,6 +18,7 @@ from podsponsor.attribution.intake_router import router as conversion_intake_rou
 from podsponsor.attribution.pixel import router as conversion_pixel_router
 from podsponsor.attribution.results_router import router as attribution_results_router
 from podsponsor.attribution.router import router as attribution_router
+from podsponsor.attribution.validation_router import router as attribution_validation_router
 from podsponsor.attribution.webhooks import router as conversion_webhooks_router
 from podsponsor.auth.dependencies import LoginRequired
 from podsponsor.auth.router import router as auth_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vanity_router,
         attribution_router,
         attribution_results_router,
+        attribution_validation_router,
         conversion_webhooks_router,
         conversion_intake_router,
         conversion_pixel_router,

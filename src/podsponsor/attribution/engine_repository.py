@@ -13,7 +13,6 @@ within the flight; where the host logs counted an episode on a day only the logs
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.attribution.engine import CLICKED_SCHEMA, CONVERSION_SCHEMA
 from podsponsor.attribution.models import AttributionCredit, AttributionModel, AttributionPath, AttributionRun
+from podsponsor.db.copy import copy_out, driver_connection
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"
 # Promo codes travel joined by the unit separator, which no code contains.
@@ -92,25 +92,8 @@ async def lock_campaign(session: AsyncSession, tenant_id: uuid.UUID, campaign_id
 # Reading -------------------------------------------------------------------------------------------------------------
 
 
-async def _driver(session: AsyncSession) -> Any:
-    connection = await (await session.connection()).get_raw_connection()
-    return connection.driver_connection
-
-
-async def _copy_out(session: AsyncSession, query: sql.Composable, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(query)
-    async with (await _driver(session)).cursor() as cursor, cursor.copy(statement) as copy:
-        async for block in copy:
-            buffer.write(block)
-    if buffer.tell() == 0:
-        return pl.DataFrame(schema=schema)
-    buffer.seek(0)
-    return pl.read_csv(buffer, schema=schema)
-
-
 async def _fetch(session: AsyncSession, query: sql.Composable) -> list[tuple[Any, ...]]:
-    async with (await _driver(session)).cursor() as cursor:
+    async with (await driver_connection(session)).cursor() as cursor:
         await cursor.execute(query)
         return list(await cursor.fetchall())
 
@@ -141,7 +124,7 @@ async def conversions(
     )
     read_schema = {**CONVERSION_SCHEMA, "promo_codes": pl.Utf8(), "occurred_at_us": pl.Int64()}
     del read_schema["occurred_at"]
-    frame = await _copy_out(session, query, read_schema)
+    frame = await copy_out(session, query, read_schema)
     codes = pl.col("promo_codes").fill_null("").str.split(_SEPARATOR).list.eval(pl.element().filter(pl.element() != ""))
     return frame.with_columns(_as_time("occurred_at"), codes.alias("promo_codes")).select(list(CONVERSION_SCHEMA))
 
@@ -245,8 +228,8 @@ async def household_exposures(
         "SELECT DISTINCT d.episode_id::text AS episode_id, d.day FROM downloads d "
         "WHERE {in_scope} AND d.source_kind = 'logs'"
     ).format(in_scope=in_scope)
-    found = await _copy_out(session, paired, PAIR_READ_SCHEMA)
-    by_logs = await _copy_out(session, logged, {"episode_id": pl.Utf8(), "day": pl.Date()})
+    found = await copy_out(session, paired, PAIR_READ_SCHEMA)
+    by_logs = await copy_out(session, logged, {"episode_id": pl.Utf8(), "day": pl.Date()})
     return _counted(found.with_columns(_as_time("at")), by_logs, scopes)
 
 
@@ -284,7 +267,7 @@ async def household_clicks(
         ios=sql.Literal([str(io) for io in io_ids]),
     )
     schema = {"conversion_id": pl.Utf8(), "io_id": pl.Utf8(), "at_us": pl.Int64()}
-    frame = await _copy_out(session, query, schema)
+    frame = await copy_out(session, query, schema)
     return frame.with_columns(_as_time("at")).select(list(CLICKED_SCHEMA))
 
 
@@ -321,7 +304,7 @@ async def _insert_through_stage(
     await session.execute(text(f"CREATE TEMP TABLE {stage} ({stage_columns}) ON COMMIT DROP"))
     names = list(rows.columns)
     body = rows.write_csv(include_header=False, null_value="", quote_style="non_numeric")
-    async with (await _driver(session)).cursor() as cursor:
+    async with (await driver_connection(session)).cursor() as cursor:
         copy_into = f"COPY {stage} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
         async with cursor.copy(copy_into) as copy:
             await copy.write(body)
@@ -426,7 +409,7 @@ async def credited_units(
         "FROM attribution_credits c JOIN conversions v ON v.tenant_id = c.tenant_id AND v.id = c.conversion_id "
         "WHERE {} GROUP BY 1, 2, 3, 4 ORDER BY 1, 3, 4"
     ).format(sql.SQL(" AND ").join(conditions))
-    return await _copy_out(session, query, UNIT_SCHEMA)
+    return await copy_out(session, query, UNIT_SCHEMA)
 
 
 async def credit_by_io(
@@ -455,7 +438,7 @@ async def credit_by_io(
         "WHERE {} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     ).format(sql.SQL(" AND ").join(conditions))
     schema = {key: value for key, value in UNIT_SCHEMA.items() if key not in ("unit", "household")}
-    return await _copy_out(session, query, {"io_id": pl.Utf8(), **schema})
+    return await copy_out(session, query, {"io_id": pl.Utf8(), **schema})
 
 
 async def reach(

@@ -9,17 +9,17 @@ and RLS filters underneath.
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 from psycopg import sql
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from podsponsor.db.copy import copy_out, driver_connection
 from podsponsor.listing import Window
 from podsponsor.measurement import logs
 from podsponsor.measurement.count_models import CountRun, Download, DownloadTally
@@ -99,27 +99,6 @@ async def lock_day(session: AsyncSession, tenant_id: uuid.UUID, day: date) -> No
     await session.execute(text(COUNT_LOCK_SQL), {"key": f"count:{tenant_id}:{day.isoformat()}"})
 
 
-async def _copy_out(session: AsyncSession, query: sql.Composable, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    connection = await (await session.connection()).get_raw_connection()
-    driver: Any = connection.driver_connection
-    buffer = io.BytesIO()
-    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(query)
-    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        async for block in copy:
-            buffer.write(block)
-    if buffer.tell() == 0:
-        return pl.DataFrame(schema=schema)
-    buffer.seek(0)
-    # Timestamps arrive as text with an offset; read as text, then parsed, because CSV readers differ on offsets.
-    text_schema = {name: (pl.Utf8() if isinstance(dtype, pl.Datetime) else dtype) for name, dtype in schema.items()}
-    frame = pl.read_csv(buffer, schema=text_schema)
-    return frame.with_columns(
-        pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_zone="UTC").alias(name)
-        for name, dtype in schema.items()
-        if isinstance(dtype, pl.Datetime)
-    )
-
-
 def _between(tenant_id: uuid.UUID, start: datetime, end: datetime) -> sql.Composed:
     return sql.SQL("tenant_id = {} AND ts >= {} AND ts < {}").format(
         sql.Literal(str(tenant_id)), sql.Literal(start), sql.Literal(end)
@@ -133,7 +112,7 @@ async def prefix_hits(session: AsyncSession, tenant_id: uuid.UUID, start: dateti
         "podcast_id::text, method, destination, range_header, user_agent, referer, ip_hash, country, datacenter, "
         "status FROM download_requests WHERE {} ORDER BY ts, id"
     ).format(_between(tenant_id, start, end))
-    return await _copy_out(session, query, PREFIX_SCHEMA)
+    return await copy_out(session, query, PREFIX_SCHEMA)
 
 
 async def log_requests(session: AsyncSession, tenant_id: uuid.UUID, start: datetime, end: datetime) -> pl.DataFrame:
@@ -143,7 +122,7 @@ async def log_requests(session: AsyncSession, tenant_id: uuid.UUID, start: datet
         "method, url, status, range_start, range_end, bytes_sent, user_agent, referer, ip_hash, country, "
         "datacenter FROM log_requests WHERE {} ORDER BY ts, line_id"
     ).format(_between(tenant_id, start, end))
-    return await _copy_out(session, query, LOG_SCHEMA)
+    return await copy_out(session, query, LOG_SCHEMA)
 
 
 async def episodes(session: AsyncSession, tenant_id: uuid.UUID) -> pl.DataFrame:
@@ -153,7 +132,7 @@ async def episodes(session: AsyncSession, tenant_id: uuid.UUID) -> pl.DataFrame:
         "enclosure_bytes, duration_seconds FROM episodes WHERE tenant_id = {} AND enclosure_url IS NOT NULL "
         "ORDER BY publish_date DESC NULLS LAST, id"
     ).format(sql.Literal(str(tenant_id)))
-    return await _copy_out(session, query, EPISODE_SCHEMA)
+    return await copy_out(session, query, EPISODE_SCHEMA)
 
 
 async def prior_downloads(session: AsyncSession, tenant_id: uuid.UUID, start: datetime, end: datetime) -> pl.DataFrame:
@@ -170,7 +149,7 @@ async def prior_downloads(session: AsyncSession, tenant_id: uuid.UUID, start: da
         "AND l.line_id = d.first_request_id "
         "WHERE d.tenant_id = {} AND d.window_start >= {} AND d.window_start < {}"
     ).format(sql.Literal(str(tenant_id)), sql.Literal(start), sql.Literal(end))
-    return await _copy_out(session, query, PRIOR_SCHEMA)
+    return await copy_out(session, query, PRIOR_SCHEMA)
 
 
 async def replace_day(
@@ -190,8 +169,7 @@ async def _insert_through_stage(session: AsyncSession, table: str, columns: Sequ
     await session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{stage}"))
     await session.execute(text(f"CREATE TEMP TABLE {stage} (LIKE {table}) ON COMMIT DROP"))
     names = ", ".join(columns)
-    connection = await (await session.connection()).get_raw_connection()
-    driver: Any = connection.driver_connection
+    driver = await driver_connection(session)
     body = rows.select(columns).write_csv(include_header=False, null_value="", quote_style="non_numeric")
     async with driver.cursor() as cursor, cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT csv)") as copy:
         await copy.write(body)

@@ -11,6 +11,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def mount_web(app: FastAPI) -> None:
+    from podsponsor.attribution.attribution_web import router as attribution_result_pages
     from podsponsor.attribution.web import router as attribution_pages
     from podsponsor.attribution.web import show_conversions_nav
     from podsponsor.bookings.delivery_web import router as delivery_pages
@@ -48,6 +49,7 @@ def mount_web(app: FastAPI) -> None:
         booking_pages,
         delivery_pages,
         attribution_pages,
+        attribution_result_pages,
     )
     for router in (*pages, metrics_pages):
         # Every page's layout needs to know whether to offer the metrics import, the deal board, the bookings and the
