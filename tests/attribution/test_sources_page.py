@@ -95,9 +95,9 @@ def test_the_page_shows_each_sources_address_and_health_after_a_failure_and_a_su
         f"{server}/hooks/woocommerce/{store['token']} the webhook address to give the platform "
         f"{last_event} 1 1 {last_failure} "
         "the X-WC-Webhook-Signature header does not match the body signed with the source's secret "
-        "Active Pause New secret"
+        "— Active Pause New secret"
     )
-    assert row_of(listing.text, quiet).endswith("— 0 — None Active Pause")
+    assert row_of(listing.text, quiet).endswith("— 0 — None — Active Pause")
     assert f"{server}/api/v1/conversions" in row_of(listing.text, quiet)
     assert f"{server}/px?s={pixel['token']}" in row_of(listing.text, pixel)
     shown = textareas(listing.text)

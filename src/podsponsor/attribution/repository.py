@@ -160,3 +160,21 @@ async def conversion_for_order(
             Conversion.tenant_id == tenant_id, Conversion.source_id == source_id, Conversion.order_id == order_id
         )
     )
+
+
+# The latest completed attribution run of each campaign, with its campaign's sponsor: the sources page reports the
+# unusable-address share of a sponsor's conversions from these.
+LATEST_RUNS_BY_SPONSOR = """
+    SELECT c.sponsor_id, r.stats
+    FROM attribution_runs r
+    JOIN campaigns c ON c.tenant_id = r.tenant_id AND c.id = r.campaign_id
+    WHERE r.tenant_id = :tenant AND r.status = 'completed'
+      AND r.started_at = (
+        SELECT max(x.started_at) FROM attribution_runs x
+        WHERE x.tenant_id = r.tenant_id AND x.campaign_id = r.campaign_id AND x.status = 'completed')
+"""
+
+
+async def latest_run_stats_by_sponsor(session: AsyncSession, tenant_id: uuid.UUID) -> list[tuple[uuid.UUID, Any]]:
+    rows = await session.execute(text(LATEST_RUNS_BY_SPONSOR), {"tenant": tenant_id})
+    return [(row.sponsor_id, row.stats) for row in rows]

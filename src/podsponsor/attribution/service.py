@@ -223,3 +223,19 @@ async def note_failure(
     """Keeps a refused delivery's reason in the source's health (in a transaction of its own: the delivery's own
     work was rolled back). Only signature failures count as such."""
     await repository.note_failure(session, source.tenant_id, source.id, now, reason[:500], signature=signature)
+
+
+async def unusable_ip_shares(session: AsyncSession, subject: Subject) -> dict[uuid.UUID, float | None]:
+    """Per sponsor, the share of its conversions (those carrying an address) whose household could not be used for
+    matching (shared by too many devices), over the latest run of each of its campaigns; None before any run."""
+    totals: dict[uuid.UUID, list[int]] = {}
+    for sponsor_id, stats in await repository.latest_run_stats_by_sponsor(session, subject.tenant_id):
+        seen = totals.setdefault(sponsor_id, [0, 0])
+        seen[0] += int((stats or {}).get("unusable_households") or 0)
+        seen[1] += int((stats or {}).get("conversions_with_household") or 0)
+    only = _only_sponsor(subject)
+    return {
+        sponsor: (unusable / with_address if with_address else None)
+        for sponsor, (unusable, with_address) in totals.items()
+        if only is None or sponsor == only
+    }

@@ -57,6 +57,10 @@ KIND_CHOICES = [
 KIND_LABELS = dict(KIND_CHOICES)
 
 
+# Above this share of unusable addresses, household matching says little (a peer flags under 20 % usable).
+UNUSABLE_WARNING = 0.8
+
+
 async def show_conversions_nav(request: Request) -> None:
     """Tells the layout whether to offer the conversion sources: to readers of attribution, while it is on."""
     subject = await resolve_subject(request)
@@ -211,6 +215,7 @@ async def _page(
     async with tenant_transaction(subject.tenant_id) as session:
         sources, total = await service.list_sources(session, subject, chosen, None, None, page)
         sponsors, _ = await sales.list_sponsors(session, subject, None, None, every_sponsor)
+        unusable = await service.unusable_ip_shares(session, subject)
     names = {sponsor.id: sponsor.name for sponsor in sponsors}
     base = public_base(request)
     form_values = values or {"sponsor_id": str(chosen) if chosen else "", "kind": "pixel"}
@@ -228,6 +233,8 @@ async def _page(
         errors=errors or {},
         revealed=_revealed(base, revealed, names),
         purchase_call=pixel.purchase_call(),
+        unusable=unusable,
+        unusable_warning=UNUSABLE_WARNING,
     )
 
 
