@@ -70,8 +70,10 @@ async def test_a_seller_moves_deals_by_button_and_by_drag(server: str, page: Pag
     await expect(page).to_have_url(f"{server}/deals")
     await expect(in_column("qualified", by_button["id"])).to_be_focused()
 
+    # The board's script binds drag-and-drop once loaded; on a busy machine the page may still be fetching it.
+    await page.wait_for_load_state("networkidle")
     await in_column("qualified", by_drag["id"]).drag_to(page.locator("section.deal-column--won"))
-    await expect(in_column("won", by_drag["id"])).to_be_visible()
+    await expect(in_column("won", by_drag["id"])).to_be_visible(timeout=20_000)
     await expect(page.get_by_role("status")).to_have_text("Summer takeover moved from Qualified to Won.")
     # A won deal is closed to a seller: its card no longer drags.
     await expect(in_column("won", by_drag["id"])).not_to_have_attribute("draggable", "true")
