@@ -45,6 +45,8 @@ async def test_a_seller_moves_deals_by_button_and_by_drag(server: str, page: Pag
         add_deal(api, mattress["id"], name="Back to school", stage="won", value_cents=400_000)
         add_deal(api, mattress["id"], name="Podcast week", stage="lost", value_cents=300_000)
 
+    # Tall enough that a dragged card and its target column are on screen together (a drop needs both).
+    await page.set_viewport_size({"width": 1280, "height": 1200})
     await page.goto(f"{server}/login")
     await page.get_by_label("E-mail").fill(f"sales-{tenant.slug.removeprefix('net-')}@example.com")
     await page.get_by_label("Password").fill(PASSWORD)
