@@ -6,54 +6,20 @@ Playwright's async API, like tests/web/test_browser.py, so it shares the test se
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from podsponsor.config import get_settings
 from podsponsor.jobs.app import run_worker
 from tests.factories.feed_server import FeedServer
 from tests.factories.identity import PASSWORD, Tenant, make_tenant
 from tests.web.conftest import SCREENSHOTS
+from tests.web.test_browser import chromium, page, problems  # noqa: F401  (the shared browser fixtures)
 from tests.web.test_metrics_import_pages import CANONICAL_HEADER, Show, bad_csv, canonical_csv, make_show
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-async def chromium(browser_type_launch_args: dict[str, Any]) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(**browser_type_launch_args)
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(chromium: Browser) -> AsyncIterator[Page]:
-    context = await chromium.new_context(viewport={"width": 1280, "height": 720})
-    yield await context.new_page()
-    await context.close()
-
-
-@pytest.fixture
-def problems(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of the page; a test ends by asserting there were none."""
-    seen: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            seen.append(f"console: {message.text} at {message.location.get('url')}")
-
-    def on_error(error: Error) -> None:
-        seen.append(f"page error: {error.message}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_error)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return seen
 
 
 @pytest.fixture
