@@ -14,7 +14,9 @@ import typer
 from pydantic import ValidationError
 
 from podsponsor import cli_counting  # noqa: F401  (adds count, explain, export, settings to the group)
+from podsponsor.cli_catalog import catalog_app
 from podsponsor.cli_lists import app as lists_app
+from podsponsor.cli_matching import match_app
 from podsponsor.cli_measurement import measurement_app
 from podsponsor.cli_metrics import metrics_cli
 from podsponsor.cli_output import fail
@@ -36,6 +38,8 @@ cli = typer.Typer(
 cli.add_typer(lists_app)
 cli.add_typer(metrics_cli, name="metrics")
 cli.add_typer(measurement_app, name="measurement")
+cli.add_typer(match_app, name="match")
+cli.add_typer(catalog_app, name="catalog")
 
 
 @cli.callback()

@@ -124,3 +124,20 @@ class Episode(TenantScoped, Timestamps, Base):
     enclosure_prefixes: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
     chapters_url: Mapped[str | None] = mapped_column(Text)
     extras: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class EpisodeTranscript(TenantScoped, Timestamps, Base):
+    """An episode's transcript as plain text (cue timings and markup stripped): what topic matching and brand
+    safety read when it is there."""
+
+    __tablename__ = "episode_transcripts"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "episode_id"], ["episodes.tenant_id", "episodes.id"], ondelete="CASCADE"),
+        Index("uq_episode_transcripts_tenant_episode", "tenant_id", "episode_id", unique=True),
+        CheckConstraint("format IN ('text', 'vtt', 'srt')", name="format"),
+    )
+
+    episode_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    format: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[int] = mapped_column(Integer)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Boolean, Select, delete, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from podsponsor.catalog.models import Episode, Podcast
+from podsponsor.catalog.models import Episode, EpisodeTranscript, Podcast
 from podsponsor.listing import Window
 
 
@@ -218,3 +220,96 @@ async def episode_keys(
         .where(Episode.tenant_id == tenant_id, Episode.deleted_at.is_(None), Podcast.deleted_at.is_(None))
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _transcript_insert(tenant_id: uuid.UUID, episode_id: uuid.UUID, values: dict[str, Any]) -> Insert:
+    return pg_insert(EpisodeTranscript).values(tenant_id=tenant_id, id=uuid.uuid4(), episode_id=episode_id, **values)
+
+
+_TRANSCRIPT_KEY = (EpisodeTranscript.tenant_id, EpisodeTranscript.episode_id)
+
+
+async def upsert_transcript(
+    session: AsyncSession, tenant_id: uuid.UUID, episode_id: uuid.UUID, values: dict[str, Any]
+) -> tuple[EpisodeTranscript, bool]:
+    """Insert the episode's transcript or replace the one it has, in one statement (two writers of one episode
+    cannot both insert); (row, created)."""
+    statement = (
+        _transcript_insert(tenant_id, episode_id, values)
+        .on_conflict_do_update(index_elements=_TRANSCRIPT_KEY, set_={**values, "updated_at": func.now()})
+        .returning(EpisodeTranscript, literal_column("xmax = 0", Boolean))
+    )
+    row = (await session.execute(statement, execution_options={"populate_existing": True})).one()
+    return row[0], bool(row[1])
+
+
+async def add_transcript_if_missing(
+    session: AsyncSession, tenant_id: uuid.UUID, episode_id: uuid.UUID, values: dict[str, Any]
+) -> EpisodeTranscript | None:
+    """Insert the episode's transcript unless it has one; None when it had."""
+    statement = (
+        _transcript_insert(tenant_id, episode_id, values)
+        .on_conflict_do_nothing(index_elements=_TRANSCRIPT_KEY)
+        .returning(EpisodeTranscript)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_transcript(
+    session: AsyncSession, tenant_id: uuid.UUID, episode_id: uuid.UUID
+) -> EpisodeTranscript | None:
+    return await session.scalar(
+        select(EpisodeTranscript).where(
+            EpisodeTranscript.tenant_id == tenant_id, EpisodeTranscript.episode_id == episode_id
+        )
+    )
+
+
+async def delete_transcript(session: AsyncSession, tenant_id: uuid.UUID, episode_id: uuid.UUID) -> bool:
+    deleted = await session.execute(
+        delete(EpisodeTranscript)
+        .where(EpisodeTranscript.tenant_id == tenant_id, EpisodeTranscript.episode_id == episode_id)
+        .returning(EpisodeTranscript.id)
+    )
+    return deleted.first() is not None
+
+
+async def transcript_heads(
+    session: AsyncSession, tenant_id: uuid.UUID, episode_ids: Sequence[uuid.UUID], chars: int
+) -> list[tuple[uuid.UUID, int, str]]:
+    """(episode id, words, the text's first `chars` characters) of those episodes that have a transcript."""
+    if not episode_ids:
+        return []
+    rows = await session.execute(
+        select(EpisodeTranscript.episode_id, EpisodeTranscript.words, func.left(EpisodeTranscript.text, chars)).where(
+            EpisodeTranscript.tenant_id == tenant_id, EpisodeTranscript.episode_id.in_(episode_ids)
+        )
+    )
+    return [(episode_id, int(words), str(head)) for episode_id, words, head in rows]
+
+
+async def transcripts_to_fetch(
+    session: AsyncSession, tenant_id: uuid.UUID, podcast_id: uuid.UUID | None, limit: int | None
+) -> list[tuple[uuid.UUID, str, str, str]]:
+    """Live episodes whose feed names a transcript they do not have yet, newest first: (episode id, episode title,
+    show title, transcript URL)."""
+    stored = select(EpisodeTranscript.id).where(
+        EpisodeTranscript.tenant_id == Episode.tenant_id, EpisodeTranscript.episode_id == Episode.id
+    )
+    query = (
+        select(Episode.id, Episode.title, Podcast.title, Episode.transcript_url)
+        .join(Podcast, (Podcast.tenant_id == Episode.tenant_id) & (Podcast.id == Episode.podcast_id))
+        .where(
+            Episode.tenant_id == tenant_id,
+            Episode.transcript_url.is_not(None),
+            Episode.deleted_at.is_(None),
+            Podcast.deleted_at.is_(None),
+            ~stored.exists(),
+        )
+        .order_by(Episode.publish_date.desc().nulls_last(), Episode.id)
+        .limit(limit)
+    )
+    if podcast_id is not None:
+        query = query.where(Episode.podcast_id == podcast_id)
+    rows = await session.execute(query)
+    return [(episode_id, title, show, str(url)) for episode_id, title, show, url in rows]

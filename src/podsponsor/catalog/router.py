@@ -4,12 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from podsponsor.auth.dependencies import require
 from podsponsor.auth.permissions import Permission
 from podsponsor.auth.subject import Subject
-from podsponsor.catalog import feed_refresh, service
+from podsponsor.catalog import feed_refresh, service, transcripts
 from podsponsor.catalog.ingest import IngestReport
 from podsponsor.catalog.schemas import (
     EpisodeIn,
@@ -20,7 +20,9 @@ from podsponsor.catalog.schemas import (
     PodcastIn,
     PodcastOut,
     PodcastPatch,
+    TranscriptOut,
 )
+from podsponsor.catalog.transcripts import TranscriptFormat
 from podsponsor.config import get_settings
 from podsponsor.db.tenancy import tenant_transaction
 from podsponsor.listing import DEFAULT_LIMIT, Page, window
@@ -135,4 +137,52 @@ async def update_episode(episode_id: uuid.UUID, body: EpisodePatch, subject: Wri
 async def delete_episode(episode_id: uuid.UUID, subject: Writer) -> Response:
     async with tenant_transaction(subject.tenant_id) as session:
         await service.delete_episode(session, subject, episode_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+TRANSCRIPT_BODY = {
+    "required": True,
+    "description": f"the transcript file, at most {transcripts.MAX_TRANSCRIPT_BYTES // (1024 * 1024)} MB of UTF-8",
+    "content": {media: {"schema": {"type": "string"}} for media in ("text/vtt", "application/x-subrip", "text/plain")},
+}
+
+
+@router.put(
+    "/episodes/{episode_id}/transcript",
+    response_model=TranscriptOut,
+    responses={201: {"model": TranscriptOut, "description": "the episode had no transcript before"}},
+    openapi_extra={"requestBody": TRANSCRIPT_BODY},
+    summary="Store an episode's transcript (WebVTT, SRT or plain text)",
+)
+async def put_transcript(
+    episode_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    subject: Writer,
+    format: Annotated[
+        TranscriptFormat | None,
+        Query(description="vtt, srt or text; unset: from the Content-Type, and for text/plain from the content"),
+    ] = None,
+) -> TranscriptOut:
+    declared = transcripts.upload_format(format, request.headers.get("content-type"))
+    raw = await transcripts.read_capped(request.stream(), request.headers.get("content-length"))
+    parsed = await transcripts.parse_off_loop(raw, declared)
+    async with tenant_transaction(subject.tenant_id) as session:
+        transcript, created = await service.store_transcript(session, subject, episode_id, parsed)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return TranscriptOut.model_validate(transcript)
+
+
+@router.get("/episodes/{episode_id}/transcript", response_model=TranscriptOut, summary="An episode's transcript")
+async def get_transcript(episode_id: uuid.UUID, subject: Reader) -> TranscriptOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        return TranscriptOut.model_validate(await service.get_transcript(session, subject, episode_id))
+
+
+@router.delete(
+    "/episodes/{episode_id}/transcript", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a transcript"
+)
+async def delete_transcript(episode_id: uuid.UUID, subject: Writer) -> Response:
+    async with tenant_transaction(subject.tenant_id) as session:
+        await service.delete_transcript(session, subject, episode_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

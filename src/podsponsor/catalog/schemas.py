@@ -148,6 +148,18 @@ class EpisodeOut(BaseModel):
     updated_at: datetime
 
 
+class TranscriptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    episode_id: uuid.UUID
+    format: str = Field(description="what was stored from: vtt, srt or text")
+    words: int = Field(description="whitespace-separated tokens with at least one letter or digit")
+    text: str = Field(
+        description="the spoken text: timings, cue ids and markup removed, paragraphs separated by a blank line"
+    )
+    updated_at: datetime
+
+
 def plain(data: BaseModel, *, exclude_unset: bool = False) -> dict[str, Any]:
     """Input as column values: URLs become strings."""
     values = data.model_dump(exclude_unset=exclude_unset)

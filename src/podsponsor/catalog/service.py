@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +14,16 @@ from podsponsor.auth.subject import Subject
 from podsponsor.catalog import repository
 from podsponsor.catalog.exceptions import DuplicateGuid, FeedAlreadyAdded
 from podsponsor.catalog.feeds import sanitize_html
-from podsponsor.catalog.models import Episode, Podcast
+from podsponsor.catalog.models import Episode, EpisodeTranscript, Podcast
 from podsponsor.catalog.schemas import EpisodeIn, EpisodePatch, PodcastIn, PodcastPatch, plain
+from podsponsor.catalog.transcripts import ParsedTranscript
 from podsponsor.errors import NotFound
 from podsponsor.events import service as events
 from podsponsor.listing import Window
 
 PODCAST_SORTS = ("title", "created_at", "updated_at")
 EPISODE_SORTS = ("publish_date", "title", "created_at", "episode_number")
+TRANSCRIPT_PREVIEW = 300  # characters of a transcript shown beside its episode
 
 
 async def create_podcast(session: AsyncSession, subject: Subject, data: PodcastIn) -> Podcast:
@@ -180,3 +183,103 @@ async def episode_keys(
     """Every live episode's identifiers (id, podcast id, guid, title, publish date, show title): what an import of
     metrics matches its rows against."""
     return await repository.episode_keys(session, subject.tenant_id)
+
+
+@dataclass(frozen=True)
+class TranscriptSource:
+    """An episode whose feed names a transcript it does not have yet."""
+
+    episode_id: uuid.UUID
+    title: str
+    show_title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TranscriptHead:
+    words: int
+    preview: str  # the first TRANSCRIPT_PREVIEW characters or so, cut at a word
+
+
+async def store_transcript(
+    session: AsyncSession, subject: Subject, episode_id: uuid.UUID, parsed: ParsedTranscript
+) -> tuple[EpisodeTranscript, bool]:
+    """Store the episode's transcript, replacing the one it has; (transcript, created). Emits
+    episode.transcript_stored."""
+    episode = await get_episode(session, subject, episode_id)
+    transcript, created = await repository.upsert_transcript(
+        session, subject.tenant_id, episode.id, _transcript_values(parsed)
+    )
+    await _transcript_stored(session, subject, transcript, source="upload", created=created)
+    return transcript, created
+
+
+async def add_fetched_transcript(
+    session: AsyncSession, subject: Subject, episode_id: uuid.UUID, parsed: ParsedTranscript
+) -> EpisodeTranscript | None:
+    """Store a transcript fetched from the feed's address unless the episode got one meanwhile (one a person sent
+    wins); None when it had one."""
+    episode = await get_episode(session, subject, episode_id)
+    transcript = await repository.add_transcript_if_missing(
+        session, subject.tenant_id, episode.id, _transcript_values(parsed)
+    )
+    if transcript is not None:
+        await _transcript_stored(session, subject, transcript, source="feed", created=True)
+    return transcript
+
+
+def _transcript_values(parsed: ParsedTranscript) -> dict[str, Any]:
+    return {"format": parsed.format, "text": parsed.text, "words": parsed.words}
+
+
+async def _transcript_stored(
+    session: AsyncSession, subject: Subject, transcript: EpisodeTranscript, *, source: str, created: bool
+) -> None:
+    await events.record(
+        session,
+        subject,
+        "episode.transcript_stored",
+        subject_type="episode",
+        subject_id=transcript.episode_id,
+        payload={"format": transcript.format, "words": transcript.words, "source": source, "created": created},
+    )
+
+
+async def get_transcript(session: AsyncSession, subject: Subject, episode_id: uuid.UUID) -> EpisodeTranscript:
+    episode = await get_episode(session, subject, episode_id)
+    transcript = await repository.get_transcript(session, subject.tenant_id, episode.id)
+    if transcript is None:
+        raise NotFound("this episode has no transcript")
+    return transcript
+
+
+async def delete_transcript(session: AsyncSession, subject: Subject, episode_id: uuid.UUID) -> None:
+    episode = await get_episode(session, subject, episode_id)
+    if not await repository.delete_transcript(session, subject.tenant_id, episode.id):
+        raise NotFound("this episode has no transcript")
+    await events.record(session, subject, "episode.transcript_deleted", subject_type="episode", subject_id=episode.id)
+
+
+async def transcript_heads(
+    session: AsyncSession, subject: Subject, episode_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, TranscriptHead]:
+    """Word count and opening text of the transcripts of those episodes that have one, by episode id."""
+    rows = await repository.transcript_heads(session, subject.tenant_id, episode_ids, TRANSCRIPT_PREVIEW + 1)
+    return {episode_id: TranscriptHead(words, _preview(head)) for episode_id, words, head in rows}
+
+
+def _preview(head: str) -> str:
+    if len(head) <= TRANSCRIPT_PREVIEW:
+        return head
+    cut = head[:TRANSCRIPT_PREVIEW]
+    return (cut.rsplit(None, 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
+
+
+async def transcripts_to_fetch(
+    session: AsyncSession, subject: Subject, podcast_id: uuid.UUID | None, limit: int | None
+) -> list[TranscriptSource]:
+    """Episodes (of one show, or all) whose feed names a transcript not stored yet, newest first."""
+    if podcast_id is not None:
+        await get_podcast(session, subject, podcast_id)
+    rows = await repository.transcripts_to_fetch(session, subject.tenant_id, podcast_id, limit)
+    return [TranscriptSource(*row) for row in rows]

@@ -128,11 +128,13 @@ async def podcast_page(podcast_id: str, request: Request, subject: Reader) -> Re
         show = await service.get_podcast(session, subject, show_id)
         episodes, total = await service.list_episodes(session, subject, show.id, None, None, None, page)
         prefixes = await service.prefix_usage(session, subject, show.id)
+        transcripts = await service.transcript_heads(session, subject, [episode.id for episode in episodes])
     return render(
         request,
         "catalog/podcast_detail.html",
         show=show,
         episodes=episodes,
+        transcripts=transcripts,
         prefixes=prefixes,
         public_base_url=get_settings().public_base_url,
         can_write=subject.can(Permission.CATALOG_WRITE),

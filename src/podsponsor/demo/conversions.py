@@ -1,7 +1,9 @@
 """Conversions for the demo's sponsors with a known ground truth, made without a database from the orders that run or
 ran in the listening window and the households their counted downloads reached, so the attribution results tell a
 true story: most orders are organic, some came in with an order's promo code, some from a household that heard the
-ad (a few of those after visiting its vanity URL).
+ad (a few of those after visiting its vanity URL). An order's promo-code and household conversions are about its
+impressions times its sponsor's industry base rate times the lift of its sponsor and show's hidden true fit
+(`fit.py`), so conversions per impression are higher where the show truly suits the sponsor.
 
 Each sponsor gets one conversion source (a Shopify store, a Stripe checkout or a site pixel); its token and secret
 are drawn by the loader, never here. Every conversion passes the rules every intake path passes
@@ -25,6 +27,7 @@ from podsponsor.attribution.normalise import conversion_values
 from podsponsor.attribution.schemas import ConversionData, SourceRef
 from podsponsor.attribution.signatures import SHOPIFY_HEADER, STRIPE_HEADER
 from podsponsor.attribution.ua import ua_family
+from podsponsor.demo.fit import Pair, base_rate, lifts, pair_fits, poisson
 from podsponsor.demo.generate import TenantRows
 from podsponsor.demo.shows import new_id
 from podsponsor.hashing import hash_text
@@ -35,6 +38,10 @@ Row = dict[str, Any]
 ORGANIC_SHARE: Final = 0.60
 HOUSEHOLD_SHARE: Final = 0.25
 PROMO_SHARE: Final = 0.15
+# Of a coded order's converting listeners, those who type its code: with a fifth of the orders carrying no code,
+# promo codes stay about `PROMO_SHARE` of all conversions.
+PROMO_TYPED: Final = 0.5
+MIN_ORGANIC: Final = 3  # a shop sells a few orders of its own even when its podcast orders bring in none
 VANITY_SHARE: Final = 0.25  # household conversions whose shopper visited the order's vanity URL first
 PROMO_FROM_LISTENER: Final = 0.5  # promo-code buyers whose household downloaded the order's episodes
 # A household's conversion follows its exposure by hours to a few days: well inside any lookback (at least 7 days).
@@ -114,6 +121,7 @@ class BookedIo:
 
     id: uuid.UUID
     sponsor_id: uuid.UUID
+    podcast_id: uuid.UUID
     campaign_id: uuid.UUID
     promo_code: str | None
     vanity_slug: str | None
@@ -173,14 +181,16 @@ def generate_conversions(
     used: set[str] = set()
     ops = next(user["id"] for user in rows.users if user["role"] == "ops")
     start = datetime.combine(min(io.flight_start for io in ios), time(), tzinfo=UTC) if ios else now
+    lift = lifts(pair_fits(rows, seed))
     for index, sponsor in enumerate(sponsors):
         kind = SOURCE_KINDS[index % len(SOURCE_KINDS)]
         orders = [
             order
             for io in by_sponsor[sponsor["id"]]
-            for order in _orders_of(rng, io, sponsor, exposures.get(io.id, []), used, now)
+            for order in _orders_of(rng, io, sponsor, exposures.get(io.id, []), used, now, lift)
         ]
-        organic = round(len(orders) * ORGANIC_SHARE / (1 - ORGANIC_SHARE) * rng.uniform(0.85, 1.15))
+        share = round(len(orders) * ORGANIC_SHARE / (1 - ORGANIC_SHARE) * rng.uniform(0.85, 1.15))
+        organic = max(MIN_ORGANIC, share)
         window_start = max(start, now - timedelta(days=35))
         orders += [_organic(rng, sponsor, window_start, now) for _ in range(organic)]
         orders.sort(key=lambda order: order.at)
@@ -198,13 +208,23 @@ def generate_conversions(
 
 
 def _orders_of(
-    rng: random.Random, io: BookedIo, sponsor: Row, exposures: list[Exposure], used: set[str], now: datetime
+    rng: random.Random,
+    io: BookedIo,
+    sponsor: Row,
+    exposures: list[Exposure],
+    used: set[str],
+    now: datetime,
+    lift: dict[Pair, float],
 ) -> list[Order]:
-    """One order's promo-code and household conversions, sized so that promo codes are about `PROMO_SHARE` and
-    households about `HOUSEHOLD_SHARE` of all; households converting once each."""
+    """One order's promo-code and household conversions: Poisson draws around its impressions times the industry's
+    base rate times the pair's lift, split so that promo codes are about `PROMO_SHARE` and households about
+    `HOUSEHOLD_SHARE` of all (an order without a code gets households only); households converting once each."""
     households = _households(exposures, now)
-    promo = rng.randint(2, 8) if io.promo_code else 0
-    wanted = round((promo or rng.randint(2, 5)) * HOUSEHOLD_SHARE / PROMO_SHARE * rng.uniform(0.8, 1.2))
+    expected = len(exposures) * base_rate(str(sponsor["industry"])) * lift[(io.sponsor_id, io.podcast_id)]
+    # Without a code to type, the listeners who would have used one buy all the same, and only households tell.
+    promo_part = PROMO_TYPED if io.promo_code else 0.0
+    promo = poisson(rng, expected * promo_part)
+    wanted = poisson(rng, expected * (1 - promo_part))
     orders = []
     candidates = [h for h in households if h not in used]
     rng.shuffle(candidates)

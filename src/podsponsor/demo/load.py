@@ -6,7 +6,9 @@ the database holds. The demo workspaces are known by their slugs (`northwind`, `
 A new workspace gets its listening too: the prefix hits of the last weeks (`listening.py`) go in with its other rows,
 in the same transaction, and then each of those days is counted as the hourly job would, one transaction a day.
 Then each demo workspace that has no ad units gets its bookings (`load_bookings.py`), whose delivery is made of
-those counted downloads, and then its conversions and their attribution (`load_conversions.py`).
+those counted downloads, then its conversions and their attribution (`load_conversions.py`), then the sponsors'
+briefs and the shows' transcripts that matchmaking reads, and the matches scored from all of it
+(`load_matching.py`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from podsponsor.demo.generate import DemoLogin, TenantRows, generate
 from podsponsor.demo.listening import listening_days, listening_hits
 from podsponsor.demo.load_bookings import add_bookings
 from podsponsor.demo.load_conversions import add_conversions
+from podsponsor.demo.load_matching import add_match_inputs, add_matches
 from podsponsor.events.models import Event
 from podsponsor.measurement.count_models import Download
 from podsponsor.measurement.counting_job import count_day
@@ -109,6 +112,9 @@ async def load_demo_data(seed: int = 42) -> DemoSummary:
             await add_bookings(rows, seed, now, days)
             # Conversions follow the delivered bookings: households are matched to the orders' counted downloads.
             await add_conversions(rows, seed, now, days)
+            await add_match_inputs(rows, seed, now)
+            # Matches read all of the above: audiences, listening, bookings, attributed results, briefs.
+            await add_matches(rows.id)
     logins = [login for rows in workspaces if rows.slug in present for login in rows.logins]
     return await _summary(present, logins)
 

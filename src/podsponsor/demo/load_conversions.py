@@ -107,6 +107,7 @@ async def booked_ios(session: AsyncSession, tenant_id: uuid.UUID, first_day: dat
         BookedIo(
             io.id,
             io.sponsor_id,
+            io.podcast_id,
             io.campaign_id,
             io.promo_code,
             io.vanity_slug,

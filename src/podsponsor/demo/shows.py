@@ -19,6 +19,7 @@ HISTORY_DAYS = 3 * 365
 MIN_EPISODES = 6
 NEWEST_MIN_EPISODES = 60
 BYTES_PER_SECOND = 16_000  # 128 kbit/s MP3
+NONBINARY = 0.03  # share of every genre's audience
 
 
 def new_id(rng: random.Random) -> uuid.UUID:
@@ -70,16 +71,25 @@ def shares(rng: random.Random, weights: dict[str, float]) -> dict[str, float]:
     return {key: value / 1000 for key, value in sorted(whole.items(), key=lambda kv: -kv[1])}
 
 
-def audience_profile(rng: random.Random, workspace: Workspace, show: Show) -> dict[str, Any]:
-    genre = GENRES[show.genre]
+def audience_countries(workspace: Workspace, show: Show) -> dict[str, float]:
+    """The show's true audience country weights, before the survey's noise."""
     countries = dict(LANGUAGE_COUNTRIES.get(show.language[:2], workspace.countries))
     if show.language == "en-GB":
         countries["GB"] = countries.get("GB", 0) * 5
-    nonbinary = 0.03
+    return countries
+
+
+def audience_genders(genre: Genre) -> dict[str, float]:
+    """The genre's true gender weights, before the survey's noise."""
+    return {"female": genre.female, "male": 1 - genre.female - NONBINARY, "nonbinary": NONBINARY}
+
+
+def audience_profile(rng: random.Random, workspace: Workspace, show: Show) -> dict[str, Any]:
+    genre = GENRES[show.genre]
     return {
         "age_bands": shares(rng, dict(zip(AGE_BANDS, genre.age, strict=True))),
-        "gender": shares(rng, {"female": genre.female, "male": 1 - genre.female - nonbinary, "nonbinary": nonbinary}),
-        "top_countries": shares(rng, countries),
+        "gender": shares(rng, audience_genders(genre)),
+        "top_countries": shares(rng, audience_countries(workspace, show)),
         "source": "listener survey",
         "sample_size": rng.randrange(300, 5000, 10),
     }
