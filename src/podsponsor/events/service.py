@@ -1,4 +1,5 @@
-"""Record events in the caller's transaction, so an event exists exactly when its change does."""
+"""Record events in the caller's transaction, so an event exists exactly when its change does, and so do its
+outbound webhook deliveries: one per active endpoint that subscribed to its type."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.auth.subject import Subject
-from podsponsor.events import repository
+from podsponsor.events import repository, webhook_repository
 from podsponsor.events.models import Event
+from podsponsor.events.webhook_queue import wake_sender
 from podsponsor.listing import Window
 
 
@@ -33,7 +35,14 @@ async def record(
         payload=payload or {},
     )
     await repository.add(session, event)
+    if await webhook_repository.add_deliveries_for(session, event, message_id(event)):
+        await wake_sender(session)
     return event
+
+
+def message_id(event: Event) -> str:
+    """The `webhook-id` of the event's deliveries: the same at every endpoint and on every attempt and replay."""
+    return f"msg_{event.id.hex}"
 
 
 async def list_events(

@@ -26,6 +26,8 @@ TASK_MODULES: tuple[str, ...] = (
     "podsponsor.measurement.tasks",
     "podsponsor.bookings.tasks",
     "podsponsor.attribution.tasks",
+    "podsponsor.matching.tasks",
+    "podsponsor.events.webhook_tasks",
 )
 # Procrastinate holds a connection only while it fetches or finishes a job; tasks use the SQLAlchemy engine.
 POOL_MAX_SIZE = 10
