@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from podsponsor.errors import AppError, Conflict, Forbidden, NotAuthenticated
+from podsponsor.errors import AppError, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -27,3 +27,23 @@ class EmailTaken(Conflict):
 class RoleNotAssignable(Forbidden):
     type = "role-not-assignable"
     title = "You cannot grant that role"
+
+
+class TotpRequired(NotAuthenticated):
+    type = "totp-required"
+    title = "A code from your authenticator app is needed"
+
+
+class TotpInvalid(NotAuthenticated):
+    type = "totp-invalid"
+    title = "The code is wrong, expired or used already"
+
+
+class CodeWrong(ValidationFailed):
+    type = "code-wrong"
+    title = "The code or password does not prove it is you"
+
+
+class SecondFactorState(Conflict):
+    type = "second-factor-state"
+    title = "The second factor is not in the state this needs"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
@@ -59,6 +60,11 @@ class User(TenantScoped, Timestamps, Base):
     # Bumped on logout-everywhere, password and role changes: older sessions stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Optional second factor: the TOTP secret (encrypted with the deployment's key), when it was turned on, and the
+    # last time step accepted, so a code is never accepted twice.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ApiKey(TenantScoped, Timestamps, Base):
@@ -93,3 +99,18 @@ class AuditEntry(TenantScoped, Base):
     target_id: Mapped[str | None] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     ip_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class RecoveryCode(TenantScoped, Base):
+    """A one-time code that signs a user in when their authenticator is lost; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+        Index("ix_recovery_codes_tenant_user", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

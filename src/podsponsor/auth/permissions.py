@@ -15,6 +15,7 @@ class Permission(StrEnum):
     API_KEYS_ADMIN = "api_keys:admin"
     FLAGS_ADMIN = "flags:admin"
     TENANT_ADMIN = "tenant:admin"
+    WEBHOOKS_ADMIN = "webhooks:admin"
     MEASUREMENT_READ = "measurement:read"
     MEASUREMENT_WRITE = "measurement:write"
     METRICS_READ = "metrics:read"
@@ -23,6 +24,11 @@ class Permission(StrEnum):
     BOOKINGS_WRITE = "bookings:write"
     ATTRIBUTION_READ = "attribution:read"
     ATTRIBUTION_WRITE = "attribution:write"
+    MATCH_READ = "match:read"
+    MATCH_WRITE = "match:write"
+    DASHBOARD_CREATOR = "dashboard:creator"
+    DASHBOARD_ADVERTISER = "dashboard:advertiser"
+    DASHBOARD_OPS = "dashboard:ops"
 
 
 ALL = frozenset(Permission)
@@ -42,6 +48,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.BOOKINGS_WRITE,
             Permission.ATTRIBUTION_READ,
             Permission.ATTRIBUTION_WRITE,
+            Permission.MATCH_READ,
+            Permission.MATCH_WRITE,
         }
     ),
     "ops": frozenset(
@@ -58,6 +66,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.BOOKINGS_WRITE,
             Permission.ATTRIBUTION_READ,
             Permission.ATTRIBUTION_WRITE,
+            Permission.MATCH_READ,
+            Permission.MATCH_WRITE,
+            Permission.DASHBOARD_ADVERTISER,
+            Permission.DASHBOARD_OPS,
         }
     ),
     "creator": frozenset(
@@ -69,12 +81,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.METRICS_READ,
             Permission.METRICS_WRITE,
             Permission.BOOKINGS_READ,
+            Permission.MATCH_READ,
+            Permission.DASHBOARD_CREATOR,
         }
     ),
     # Read-only, and only their own sponsor's campaigns, insertion orders and conversion sources (enforced in the
     # services).
     "advertiser": frozenset(
-        {Permission.CATALOG_READ, Permission.SALES_READ, Permission.BOOKINGS_READ, Permission.ATTRIBUTION_READ}
+        {
+            Permission.CATALOG_READ,
+            Permission.SALES_READ,
+            Permission.BOOKINGS_READ,
+            Permission.ATTRIBUTION_READ,
+            Permission.MATCH_READ,
+            Permission.DASHBOARD_ADVERTISER,
+        }
     ),
 }
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from podsponsor.auth.models import ApiKey, AuditEntry, Tenant, User
+from podsponsor.auth.models import ApiKey, AuditEntry, RecoveryCode, Tenant, User
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,62 @@ async def touch_api_key(session: AsyncSession, tenant_id: uuid.UUID, key_id: uui
 async def list_audit(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> Sequence[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.tenant_id == tenant_id).order_by(AuditEntry.at.desc()).limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def claim_totp_step(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, step: int) -> bool:
+    """Record `step` as the user's last accepted one, unless it is not later than it: one statement, so of two
+    concurrent sign-ins with the same code the second waits for the first and then matches nothing."""
+    claimed = await session.scalar(
+        update(User)
+        .where(
+            User.tenant_id == tenant_id,
+            User.id == user_id,
+            User.totp_last_step.is_(None) | (User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .returning(User.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return claimed is not None
+
+
+async def replace_recovery_codes(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, code_hashes: Sequence[str]
+) -> None:
+    await delete_recovery_codes(session, tenant_id, user_id)
+    rows = [{"tenant_id": tenant_id, "user_id": user_id, "code_hash": code_hash} for code_hash in code_hashes]
+    await session.execute(insert(RecoveryCode), rows)
+
+
+async def delete_recovery_codes(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    await session.execute(
+        delete(RecoveryCode).where(RecoveryCode.tenant_id == tenant_id, RecoveryCode.user_id == user_id)
+    )
+
+
+async def use_recovery_code(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, code_hash: str, at: datetime
+) -> bool:
+    """Mark the unused code with this hash used; False when there is none (wrong, or used already)."""
+    used = await session.scalar(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.tenant_id == tenant_id,
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_hash == code_hash,
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=at)
+        .returning(RecoveryCode.id)
+        .execution_options(synchronize_session=False)
+    )
+    return used is not None
+
+
+async def count_unused_recovery_codes(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.tenant_id == tenant_id, RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+    )
+    return int(count or 0)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from podsponsor.auth import service
+from podsponsor.auth import second_factor, service
 from podsponsor.auth.dependencies import public_route, require
-from podsponsor.auth.exceptions import InvalidCredentials
+from podsponsor.auth.exceptions import TotpRequired, WorkspaceRequired
 from podsponsor.auth.permissions import Permission
 from podsponsor.auth.schemas import (
     AcceptInviteIn,
@@ -19,9 +19,14 @@ from podsponsor.auth.schemas import (
     AuditOut,
     LoginIn,
     MeOut,
+    RecoveryCodesOut,
     SignupIn,
     TenantOut,
     TokenOut,
+    TotpCodeIn,
+    TotpProofIn,
+    TotpSetupOut,
+    TotpStatusOut,
     UserCreated,
     UserIn,
     UserOut,
@@ -33,7 +38,7 @@ from podsponsor.auth.tokens import TokenClaims, issue_invite, issue_jwt, read_in
 from podsponsor.clients import client_address, hash_address
 from podsponsor.config import get_settings
 from podsponsor.db.tenancy import tenant_transaction, unscoped_transaction
-from podsponsor.errors import NotFound, TooManyRequests
+from podsponsor.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 Public = Annotated[Subject | None, Depends(public_route)]
@@ -47,22 +52,40 @@ def login_throttle(request: Request) -> LoginThrottle:
     return throttle
 
 
-async def sign_in(request: Request, email: str, password: str, workspace: str | None) -> TokenClaims:
-    """Throttled password check; the claims of the signed-in user (shared by the API and the login page)."""
+async def check_password(request: Request, email: str, password: str, workspace: str | None) -> TokenClaims:
+    """Throttled password check: whose password it is (shared by the API and the login page)."""
     throttle = login_throttle(request)
     address = client_address(request)
-    wait = throttle.retry_after(email, address)
-    if wait:
-        raise TooManyRequests(f"too many failed sign-ins; try again in {wait} s", retry_after=wait)
+    await throttle.password_attempt(email, address)
     try:
         async with unscoped_transaction() as session:
             found = await service.find_login(session, email, password, workspace)
-    except InvalidCredentials:
-        throttle.failed(email, address)
+    except WorkspaceRequired:
+        await throttle.password_right(email, address)
         raise
-    throttle.succeeded(email, address)
+    await throttle.password_right(email, address)
+    return found
+
+
+async def finish_sign_in(
+    request: Request, found: TokenClaims, *, totp_code: str | None = None, recovery_code: str | None = None
+) -> TokenClaims:
+    """Sign in a user whose password was right, once their second factor is shown too when it is on."""
+    throttle = login_throttle(request)
+    address_hash = hash_address(client_address(request))
+    method = None
     async with tenant_transaction(found.tenant_id) as session:
-        return await service.complete_login(session, found, hash_address(address))
+        if await second_factor.required(session, found):
+            if not totp_code and not recovery_code:
+                raise TotpRequired("two-step sign-in is on: send totp_code (or a recovery_code) with the password")
+            await throttle.code_attempt(found.user_id)
+            method = await second_factor.verify_sign_in(
+                session, found, totp_code=totp_code, recovery_code=recovery_code, address_hash=address_hash
+            )
+        claims = await service.complete_login(session, found, address_hash, method)
+    if method is not None:
+        await throttle.code_right(found.user_id)
+    return claims
 
 
 @router.post(
@@ -78,9 +101,14 @@ async def signup(body: SignupIn, _: Public) -> TenantOut:
         return TenantOut.model_validate(created.tenant)
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="Exchange e-mail and password for a bearer JWT")
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    summary="Exchange e-mail and password (and the second factor, when on) for a bearer JWT",
+)
 async def token(body: LoginIn, request: Request, _: Public) -> TokenOut:
-    claims = await sign_in(request, str(body.email), body.password, body.workspace)
+    found = await check_password(request, str(body.email), body.password, body.workspace)
+    claims = await finish_sign_in(request, found, totp_code=body.totp_code, recovery_code=body.recovery_code)
     access, ttl = issue_jwt(get_settings(), claims)
     return TokenOut(access_token=access, expires_in=ttl)
 
@@ -170,3 +198,73 @@ async def revoke_api_key(key_id: uuid.UUID, subject: KeysAdmin) -> ApiKeyOut:
 async def audit_log(subject: UsersAdmin, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditOut]:
     async with tenant_transaction(subject.tenant_id) as session:
         return [AuditOut.model_validate(a) for a in await service.list_audit(session, subject, limit)]
+
+
+@router.get("/auth/totp", response_model=TotpStatusOut, summary="Whether your two-step sign-in is on")
+async def totp_status(subject: Anyone) -> TotpStatusOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        found = await second_factor.status(session, subject)
+    return TotpStatusOut(
+        enabled=found.enabled,
+        enabled_at=found.enabled_at,
+        recovery_codes_left=found.recovery_codes_left,
+        setup_pending=found.pending is not None,
+    )
+
+
+@router.post(
+    "/auth/totp/setup",
+    response_model=TotpSetupOut,
+    summary="Start two-step sign-in: a new secret for your authenticator app (on once confirmed)",
+)
+async def totp_setup(subject: Anyone) -> TotpSetupOut:
+    async with tenant_transaction(subject.tenant_id) as session:
+        enrolment = await second_factor.begin(session, subject)
+    return TotpSetupOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg)
+
+
+@router.post(
+    "/auth/totp/confirm",
+    response_model=RecoveryCodesOut,
+    summary="Turn two-step sign-in on with the app's first code; the recovery codes are shown once",
+)
+async def totp_confirm(body: TotpCodeIn, request: Request, subject: Anyone) -> RecoveryCodesOut:
+    user_id = _user_of(subject)
+    await login_throttle(request).code_attempt(user_id)
+    async with tenant_transaction(subject.tenant_id) as session:
+        codes = await second_factor.confirm(session, subject, body.code)
+    await login_throttle(request).code_right(user_id)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post(
+    "/auth/totp/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Turn two-step sign-in off (a current code or your password)",
+)
+async def totp_disable(body: TotpProofIn, request: Request, subject: Anyone) -> None:
+    user_id = _user_of(subject)
+    await login_throttle(request).code_attempt(user_id)
+    async with tenant_transaction(subject.tenant_id) as session:
+        await second_factor.disable(session, subject, code=body.code, password=body.password)
+    await login_throttle(request).code_right(user_id)
+
+
+@router.post(
+    "/auth/totp/recovery-codes",
+    response_model=RecoveryCodesOut,
+    summary="New recovery codes (a current code or your password); the old ones stop working",
+)
+async def totp_recovery_codes(body: TotpProofIn, request: Request, subject: Anyone) -> RecoveryCodesOut:
+    user_id = _user_of(subject)
+    await login_throttle(request).code_attempt(user_id)
+    async with tenant_transaction(subject.tenant_id) as session:
+        codes = await second_factor.regenerate_recovery_codes(session, subject, code=body.code, password=body.password)
+    await login_throttle(request).code_right(user_id)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+def _user_of(subject: Subject) -> uuid.UUID:
+    if subject.user_id is None:
+        raise Forbidden("the second factor belongs to a user: sign in as one (an API key has none)")
+    return subject.user_id

@@ -47,6 +47,12 @@ class LoginIn(Strict):
     email: EmailStr
     password: str = Field(min_length=1, max_length=200)
     workspace: str | None = Field(None, description="the workspace slug, needed when the e-mail is in several")
+    totp_code: str | None = Field(
+        None, max_length=12, description="the authenticator app's current code, when two-step sign-in is on"
+    )
+    recovery_code: str | None = Field(
+        None, max_length=40, description="instead of totp_code: one of the recovery codes (each works once)"
+    )
 
 
 class TokenOut(BaseModel):
@@ -146,3 +152,31 @@ class TenantOut(BaseModel):
     name: str
     slug: str
     kind: str
+
+
+class TotpStatusOut(BaseModel):
+    enabled: bool
+    enabled_at: datetime | None
+    recovery_codes_left: int
+    setup_pending: bool = Field(description="set up and not yet confirmed with a first code")
+
+
+class TotpSetupOut(BaseModel):
+    secret: str = Field(description="base32, for typing into the app by hand")
+    otpauth_uri: str = Field(description="what the QR code holds")
+    qr_svg: str = Field(description="the otpauth URI as an SVG QR code")
+
+
+class TotpCodeIn(Strict):
+    code: str = Field(min_length=6, max_length=12, description="the app's current 6-digit code")
+
+
+class TotpProofIn(Strict):
+    """Proof that the signed-in user is still them: a current code, or the password."""
+
+    code: str | None = Field(None, max_length=12)
+    password: str | None = Field(None, max_length=200)
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(description="shown once: each signs in once when the app is not at hand")

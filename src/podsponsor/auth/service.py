@@ -86,7 +86,10 @@ async def find_login(session: AsyncSession, email: str, password: str, workspace
     return TokenClaims(matching[0].tenant_id, matching[0].user_id, 0)
 
 
-async def complete_login(session: AsyncSession, claims: TokenClaims, address_hash: str | None) -> TokenClaims:
+async def complete_login(
+    session: AsyncSession, claims: TokenClaims, address_hash: str | None, second_factor: str | None = None
+) -> TokenClaims:
+    """Sign the user in; `second_factor` names what they showed after the password (totp, recovery_code), if asked."""
     user = await repository.get_user(session, claims.tenant_id, claims.user_id)
     if user is None or not user.is_active:
         raise InvalidCredentials("the e-mail or the password is wrong")
@@ -97,6 +100,7 @@ async def complete_login(session: AsyncSession, claims: TokenClaims, address_has
         "user.signed_in",
         actor_user_id=user.id,
         target=("user", str(user.id)),
+        details={"second_factor": second_factor} if second_factor else None,
         ip_hash=address_hash,
     )
     return TokenClaims(user.tenant_id, user.id, user.session_version)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from podsponsor.auth import service
+from podsponsor.auth import second_factor, service
 from podsponsor.auth.dependencies import public_route
-from podsponsor.auth.exceptions import InvalidCredentials, SlugTaken, WorkspaceRequired
-from podsponsor.auth.router import sign_in
+from podsponsor.auth.exceptions import InvalidCredentials, SlugTaken, TotpInvalid, TotpRequired, WorkspaceRequired
+from podsponsor.auth.router import check_password, finish_sign_in
 from podsponsor.auth.schemas import AcceptInviteIn, LoginIn, SignupIn
 from podsponsor.auth.subject import Subject
 from podsponsor.auth.tokens import TokenClaims, read_invite
@@ -23,7 +23,15 @@ from podsponsor.errors import NotFound, TooManyRequests
 from podsponsor.web.csrf import verify_csrf
 from podsponsor.web.forms import FORM_ERROR, app_errors, form_fields, optional, safe_next, validation_errors
 from podsponsor.web.render import render
-from podsponsor.web.session import end_session, redirect, set_notice, start_session
+from podsponsor.web.session import (
+    await_second_factor,
+    awaiting_second_factor,
+    end_second_factor,
+    end_session,
+    redirect,
+    set_notice,
+    start_session,
+)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 Visitor = Annotated[Subject | None, Depends(public_route)]
@@ -102,7 +110,14 @@ async def login(request: Request, _: Visitor) -> Response:
     except ValidationError as exc:
         return _login_page(request, values, validation_errors(exc), 422)
     try:
-        claims = await sign_in(request, str(data.email), data.password, data.workspace)
+        found = await check_password(request, str(data.email), data.password, data.workspace)
+        async with tenant_transaction(found.tenant_id) as session:
+            needs_code = await second_factor.required(session, found)
+        if needs_code:
+            response = redirect("/login/second-factor")
+            await_second_factor(response, found, values["next"])
+            return response
+        claims = await finish_sign_in(request, found)
     except InvalidCredentials as exc:
         return _login_page(request, values, {FORM_ERROR: "The e-mail or the password is wrong."}, exc.status)
     except WorkspaceRequired as exc:
@@ -124,6 +139,51 @@ def _login_page(
     values.pop("password", None)
     choices = [(slug, slug) for slug in workspaces or []]
     return render(request, "web/login.html", status, values=values, errors=errors, workspaces=choices)
+
+
+@router.get("/login/second-factor", response_class=HTMLResponse)
+async def second_factor_form(request: Request, _: Visitor) -> Response:
+    if awaiting_second_factor(request) is None:
+        return _second_factor_expired()
+    return render(request, "web/login_second_factor.html")
+
+
+@router.post("/login/second-factor", response_class=HTMLResponse)
+async def second_factor_step(request: Request, _: Visitor) -> Response:
+    await verify_csrf(request)
+    pending = awaiting_second_factor(request)
+    if pending is None:
+        return _second_factor_expired()
+    found, next_url = pending
+    code = (await form_fields(request)).get("code", "").strip()
+    if not code:
+        errors = {"code": "Enter the code your app shows, or one of your recovery codes."}
+        return render(request, "web/login_second_factor.html", 422, errors=errors)
+    app_code = second_factor.looks_like_app_code(code)
+    try:
+        claims = await finish_sign_in(
+            request, found, totp_code=code if app_code else None, recovery_code=None if app_code else code
+        )
+    except (TotpInvalid, TotpRequired) as exc:
+        errors = {"code": "That code is wrong, expired or used already. Try the app's next code."}
+        return render(request, "web/login_second_factor.html", exc.status, errors=errors)
+    except TooManyRequests as exc:
+        page = render(request, "web/login_second_factor.html", exc.status, errors=app_errors(exc))
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    except InvalidCredentials:
+        return _second_factor_expired()
+    response = redirect(next_url)
+    end_second_factor(response)
+    start_session(response, claims)
+    return response
+
+
+def _second_factor_expired() -> Response:
+    response = redirect("/login")
+    end_second_factor(response)
+    set_notice(response, "Sign in again: the five minutes for the second step are over.", "error")
+    return response
 
 
 @router.post("/logout")

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from podsponsor.auth.permissions import Permission
+from podsponsor.reports.charts import chart_embed
 from podsponsor.web.csrf import attach_csrf_cookie, csrf_token
 from podsponsor.web.session import clear_notice, take_notice
 
@@ -24,6 +25,7 @@ def _utc(moment: datetime) -> str:
 
 TEMPLATES.env.globals["Permission"] = Permission
 TEMPLATES.env.filters["utc"] = _utc
+TEMPLATES.env.globals["chart_embed"] = chart_embed
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from podsponsor.auth.dependencies import SESSION_COOKIE
 from podsponsor.auth.tokens import TokenClaims, issue_session
@@ -12,6 +14,9 @@ from podsponsor.config import get_settings
 
 NOTICE_COOKIE = "podsponsor_notice"
 NOTICE_KINDS = ("ok", "error")
+# Between a right password and the second factor: whose password it was, never the password itself.
+SECOND_FACTOR_COOKIE = "podsponsor_second_factor"
+SECOND_FACTOR_SECONDS = 300
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -35,6 +40,44 @@ def start_session(response: Response, claims: TokenClaims) -> None:
 def end_session(response: Response) -> None:
     settings = get_settings()
     response.delete_cookie(SESSION_COOKIE, path="/", secure=settings.cookie_secure, httponly=True, samesite="lax")
+
+
+def _pending() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().signing_key(), salt="second-factor")
+
+
+def await_second_factor(response: Response, claims: TokenClaims, next_url: str) -> None:
+    """Remember, for five minutes, whose password was right and where they were going."""
+    settings = get_settings()
+    payload = {"t": str(claims.tenant_id), "u": str(claims.user_id), "n": next_url}
+    response.set_cookie(
+        SECOND_FACTOR_COOKIE,
+        _pending().dumps(payload),
+        max_age=SECOND_FACTOR_SECONDS,
+        path="/login",
+        secure=settings.cookie_secure,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def awaiting_second_factor(request: Request) -> tuple[TokenClaims, str] | None:
+    """The sign-in waiting for its second factor, and where it goes next; None when there is none or it expired."""
+    raw = request.cookies.get(SECOND_FACTOR_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _pending().loads(raw, max_age=SECOND_FACTOR_SECONDS)
+        return TokenClaims(uuid.UUID(data["t"]), uuid.UUID(data["u"]), 0), str(data["n"])
+    except (BadSignature, ValueError, KeyError, TypeError):
+        return None
+
+
+def end_second_factor(response: Response) -> None:
+    settings = get_settings()
+    response.delete_cookie(
+        SECOND_FACTOR_COOKIE, path="/login", secure=settings.cookie_secure, httponly=True, samesite="lax"
+    )
 
 
 def _notices() -> URLSafeSerializer:
