@@ -32,6 +32,7 @@ check: install
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/check_session_settings.py
 
 fmt: install
 	$(VENV)/bin/ruff format src tests bench

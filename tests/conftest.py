@@ -54,6 +54,8 @@ def database(admin_url: str) -> Iterator[DatabaseUrls]:
             "PODSPONSOR_ENV": "test",
             "SECRET_KEY": TEST_SECRET,
             "LOG_JSON": "true",
+            # The suite signs up hundreds of workspaces from one address; tests/ratelimit holds the limit to account.
+            "RATE_LIMITS": "signup=100000/3600",
         }
     )
     reset_settings()

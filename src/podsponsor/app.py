@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podsponsor import __version__
@@ -30,10 +31,13 @@ from podsponsor.bookings.router import router as bookings_router
 from podsponsor.bookings.vanity import router as vanity_router
 from podsponsor.catalog.router import router as catalog_router
 from podsponsor.config import Settings, get_settings
+from podsponsor.dashboards.router import router as dashboards_router
 from podsponsor.db import engine
-from podsponsor.errors import PROBLEM_JSON, AppError, TooManyRequests
+from podsponsor.errors import PROBLEM_JSON, AppError, TooManyRequests, ValidationFailed
 from podsponsor.events.router import router as events_router
+from podsponsor.events.webhook_router import router as webhooks_router
 from podsponsor.flags.router import router as flags_router
+from podsponsor.matching.router import router as matching_router
 from podsponsor.measurement import prefix
 from podsponsor.measurement.report_router import router as measurement_report_router
 from podsponsor.measurement.router import router as measurement_router
@@ -41,6 +45,9 @@ from podsponsor.metrics.router import router as metrics_router
 from podsponsor.observability.logs import configure_logging
 from podsponsor.observability.metrics import RequestMiddleware
 from podsponsor.observability.router import router as ops_router
+from podsponsor.ratelimit.limits import limiter_for
+from podsponsor.ratelimit.middleware import RateLimitMiddleware
+from podsponsor.reports.router import router as reports_router
 from podsponsor.sales.deal_router import router as deals_router
 from podsponsor.sales.router import router as sales_router
 from podsponsor.web import mount_web
@@ -62,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.prefix = await prefix.start(settings, engine.get_database().urls.app)
         yield
         await app.state.prefix.stop()
+        await app.state.rate_limiter.close()
         if owned:
             await engine.dispose()
 
@@ -73,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_seconds)
+    app.state.rate_limiter = limiter_for(settings)
+    app.state.login_throttle = LoginThrottle(app.state.rate_limiter)
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
     app.add_middleware(RequestMiddleware)
     # The prefix redirect, a bare Starlette route: `build()` serves it ahead of the middleware, and an app made
     # without `build()` serves it from here, matched first.
@@ -85,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sales_router,
         deals_router,
         events_router,
+        webhooks_router,
         flags_router,
         measurement_router,
         measurement_report_router,
@@ -100,6 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conversion_webhooks_router,
         conversion_intake_router,
         conversion_pixel_router,
+        matching_router,
+        dashboards_router,
+        reports_router,
     )
     for router in routers:
         app.include_router(router)
@@ -167,6 +181,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             "instance": request.url.path,
         }
         return problem(exc.status_code, body, dict(exc.headers or {}))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # PostgreSQL text cannot hold U+0000; input carrying it is the caller's mistake, not ours.
+        if "NUL (0x00)" in str(exc.orig):
+            refused = ValidationFailed(
+                "text may not contain the NUL character (U+0000)",
+                errors=[{"field": "body or query", "reason": "contains the NUL character (U+0000)"}],
+            )
+            return await app_error(request, refused)
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

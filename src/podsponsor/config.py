@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(5, alias="DB_MAX_OVERFLOW")
 
     redis_url: str | None = Field(None, alias="REDIS_URL")
+    # Prepended to every Redis key, so that several deployments (or test runs) can share one Redis.
+    redis_key_prefix: str = Field("podsponsor:", alias="REDIS_KEY_PREFIX")
     secret_key: str | None = Field(None, alias="SECRET_KEY")
     jwt_issuer: str = Field("podsponsor", alias="JWT_ISSUER")
     jwt_audience: str = Field("podsponsor-api", alias="JWT_AUDIENCE")
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
 
     login_max_failures: int = Field(5, alias="LOGIN_MAX_FAILURES")
     login_window_seconds: int = Field(900, alias="LOGIN_WINDOW_SECONDS")
+    # Overrides of the rate limits: "name=count/seconds" or "name=off", comma-separated (docs/security.md).
+    rate_limits: str = Field("", alias="RATE_LIMITS")
 
     page_size_max: int = Field(200, alias="PAGE_SIZE_MAX")
     log_level: str = Field("INFO", alias="LOG_LEVEL")

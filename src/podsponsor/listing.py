@@ -11,6 +11,8 @@ from podsponsor.errors import ValidationFailed
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
+# PostgreSQL's OFFSET is a bigint: a larger offset is bad input, not a database error.
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ def window(limit: int, offset: int, sort: str, allowed: tuple[str, ...], cap: in
     errors = []
     if not 1 <= limit <= cap:
         errors.append({"field": "limit", "value": limit, "reason": f"must be between 1 and {cap}"})
-    if offset < 0:
-        errors.append({"field": "offset", "value": offset, "reason": "must be 0 or more"})
+    if not 0 <= offset <= MAX_OFFSET:
+        errors.append({"field": "offset", "value": offset, "reason": f"must be between 0 and {MAX_OFFSET}"})
     field = sort.removeprefix("-")
     if field not in allowed:
         errors.append({"field": "sort", "value": sort, "reason": f"sort by one of {', '.join(allowed)}"})

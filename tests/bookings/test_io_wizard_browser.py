@@ -40,6 +40,9 @@ async def test_a_seller_books_an_io_through_the_wizard(server: str, page: Page, 
     await page.get_by_label("Show", exact=True).select_option(show.id)
     ad_unit = page.get_by_label("Ad unit")
     await expect(ad_unit).to_contain_text("Mid-roll :60 host read · 25.00 CPM")
+    # The show's re-render must have settled (htmx wires the new fields after its swap) before the next choice.
+    await page.wait_for_load_state("networkidle")
+    await page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
     await ad_unit.select_option(show.mid)
     await expect(page.get_by_label("CPM", exact=True)).to_have_value("25.00")
     await expect(page.get_by_text("rate card 25.00 USD")).to_be_visible()

@@ -22,8 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(env: Mapping[str, str], log_path: Path, *, port: int | None = None) -> Iterator[str]:
-    """Start `podsponsor.app:build` with `env`, wait until /health answers, yield its base URL, stop it after.
+def serve_app(
+    env: Mapping[str, str], log_path: Path, *, port: int | None = None, factory: str = "podsponsor.app:build"
+) -> Iterator[str]:
+    """Start `factory` (the app, unless a test wraps it) with `env`, wait until /health answers, yield its base URL,
+    stop it after.
 
     Proxy headers are off, as `podsponsor serve` runs it: only TRUSTED_PROXIES decides whose X-Forwarded-For counts.
     """
@@ -31,7 +34,7 @@ def serve_app(env: Mapping[str, str], log_path: Path, *, port: int | None = None
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "podsponsor.app:build", "--host", "127.0.0.1",
+            [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
              "--port", str(port), "--no-access-log", "--no-proxy-headers"],
             env=dict(env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip

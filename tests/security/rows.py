@@ -62,12 +62,19 @@ OVERRIDES: dict[tuple[str, str], Any] = {
     ("attribution_validations", "model"): "linear",
     ("attribution_validations", "ground_truth"): "promo_code",
     ("sponsors", "attribution_lookback_days"): 30,
+    ("match_runs", "scope"): "tenant",
+    ("matches", "score"): Decimal("50.00"),
+    ("episode_transcripts", "format"): "text",
+    ("campaign_share_links", "expires_at"): datetime(2100, 1, 1, tzinfo=UTC),
+    ("webhook_deliveries", "status"): "pending",
 }
 
 # Tables whose unique key is made of references and CHECK-fixed values only (one IO per ad unit and episode; one
-# model of each kind per campaign): a tenant's second row would repeat it, so the matrix clears the tenant's own
-# rows of these (inside its rolled-back transaction) first.
-UNIQUE_BY_REFERENCES = frozenset({"io_placements", "attribution_models"})
+# model of each kind per campaign; one match, brief or transcript per pair, sponsor or episode): a tenant's second
+# row would repeat it, so the matrix clears the tenant's own rows of these (inside its rolled-back transaction) first.
+UNIQUE_BY_REFERENCES = frozenset(
+    {"io_placements", "attribution_models", "matches", "match_briefs", "episode_transcripts", "webhook_deliveries"}
+)
 
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "citext"})
 

@@ -31,6 +31,10 @@ PUBLIC = frozenset(
         "GET /signup",
         "POST /signup",
         "POST /logout",
+        # The second sign-in step: only a signed, five-minute cookie from a right password opens it, and it asks for
+        # the authenticator's code (throttled per user) before any session exists.
+        "GET /login/second-factor",
+        "POST /login/second-factor",
         # An invitation is accepted by whoever holds its single-use token; the token is the credential.
         "GET /invite/{token}",
         "POST /invite/{token}",
@@ -53,6 +57,11 @@ PUBLIC = frozenset(
         "OPTIONS /px",
         # The pixel's script: the same static file for every source.
         "GET /px.js",
+        # A seller shares one campaign's report with its sponsor: the link's 256-bit token, checked against its
+        # stored hash and its signed expiry, is the credential; it opens that campaign's report only, read-only,
+        # until it expires or is revoked.
+        "GET /shared/campaigns/{token}",
+        "GET /shared/campaigns/{token}/report.{extension}",
     }
 )
 

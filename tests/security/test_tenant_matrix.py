@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from podsponsor.db.bootstrap import DatabaseUrls
 from podsponsor.db.urls import libpq_conninfo
 from tests.security.rows import UNIQUE_BY_REFERENCES, CannotFill, build_row, fill_order, mutable_column, value_for
-from tests.security.schema import TENANT_ROOT, Table
+from tests.security.schema import KNOWN_TENANT_TABLES, TENANT_ROOT, Table
 
 pytestmark = pytest.mark.isolation
 
@@ -149,6 +149,7 @@ def test_generator_fills_every_tenant_table(world: World) -> None:
         [f"{name}: {why}" for name, why in world.gaps.items()]
     )
     assert {t.name for t in world.tables} == set(world.catalog)
+    assert set(world.catalog) >= KNOWN_TENANT_TABLES, sorted(KNOWN_TENANT_TABLES - set(world.catalog))
 
 
 def test_other_tenant_selects_none_of_the_rows(world: World, conn: psycopg.Connection) -> None:

@@ -11,18 +11,22 @@ from podsponsor.attribution.models import (
     ConversionSource,
     PixelEvent,
 )
-from podsponsor.auth.models import ApiKey, AuditEntry, Tenant, User
+from podsponsor.auth.models import ApiKey, AuditEntry, RecoveryCode, Tenant, User
 from podsponsor.bookings.models import AdUnit, InsertionOrder, IoPlacement, Makegood, VanityClick
-from podsponsor.catalog.models import Episode, Podcast
+from podsponsor.catalog.models import Episode, EpisodeTranscript, Podcast
+from podsponsor.dashboards.models import DownloadDay
 from podsponsor.db.base import Base
 from podsponsor.events.models import Event
+from podsponsor.events.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from podsponsor.flags.models import FeatureFlag
 from podsponsor.idempotency.models import IdempotencyRecord
+from podsponsor.matching.models import Match, MatchBrief, MatchRun
 from podsponsor.measurement.count_models import CountRun, Download, DownloadTally
 from podsponsor.measurement.hit_models import DownloadRequest
 from podsponsor.measurement.log_models import LogImport, LogRequest
 from podsponsor.measurement.models import ReferenceListEntry, ReferenceListVersion, UnknownUserAgent
 from podsponsor.metrics.models import EtlImport, MetricDaily
+from podsponsor.reports.models import CampaignShareLink
 from podsponsor.sales.models import Campaign, DealStageChange, Sponsor
 
 __all__ = [
@@ -36,15 +40,18 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Campaign",
+    "CampaignShareLink",
     "Conversion",
     "ConversionDelivery",
     "ConversionSource",
     "CountRun",
     "DealStageChange",
     "Download",
+    "DownloadDay",
     "DownloadRequest",
     "DownloadTally",
     "Episode",
+    "EpisodeTranscript",
     "EtlImport",
     "Event",
     "FeatureFlag",
@@ -54,9 +61,13 @@ __all__ = [
     "LogImport",
     "LogRequest",
     "Makegood",
+    "Match",
+    "MatchBrief",
+    "MatchRun",
     "MetricDaily",
     "PixelEvent",
     "Podcast",
+    "RecoveryCode",
     "ReferenceListEntry",
     "ReferenceListVersion",
     "Sponsor",
@@ -64,4 +75,7 @@ __all__ = [
     "UnknownUserAgent",
     "User",
     "VanityClick",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -37,7 +37,8 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access",):
+    # httpx logs every request's full URL at INFO; outbound URLs are typed by users and may carry their tokens.
+    for noisy in ("uvicorn.access", "httpx"):
         logging.getLogger(noisy).disabled = True
     # uvicorn's logging config gives "uvicorn" a plain-text handler that does not propagate: route it to ours.
     for name in ("uvicorn", "uvicorn.error"):
