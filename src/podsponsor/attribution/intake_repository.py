@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.attribution.intake_schemas import ConversionQuery
 from podsponsor.attribution.models import Conversion, ConversionSource, PixelEvent
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 
 
@@ -33,11 +34,7 @@ async def list_conversions(
         query = query.where(Conversion.occurred_at >= where.since)
     if where.until is not None:
         query = query.where(Conversion.occurred_at < where.until)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(Conversion, page.sort)
-    ordered = column.desc().nulls_last() if page.descending else column.asc().nulls_first()
-    rows = await session.scalars(query.order_by(ordered, Conversion.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    return await page_rows(session, query, page, ordered(getattr(Conversion, page.sort), page), Conversion.id)
 
 
 async def insert_conversions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.attribution.models import Conversion, ConversionDelivery, ConversionSource, PixelEvent
 from podsponsor.attribution.schemas import SourceRef
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 
 # SECURITY DEFINER (migration 0009): a webhook URL names no workspace, so this is the one lookup across them.
@@ -63,13 +64,10 @@ async def list_sources(
         query = query.where(ConversionSource.kind == kind)
     if active is not None:
         query = query.where(ConversionSource.active.is_(active))
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order: ColumnElement[Any] = (
         func.lower(ConversionSource.name) if page.sort == "name" else getattr(ConversionSource, page.sort)
     )
-    ordered = order.desc().nulls_last() if page.descending else order.asc().nulls_first()
-    rows = await session.scalars(query.order_by(ordered, ConversionSource.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    return await page_rows(session, query, page, ordered(order, page), ConversionSource.id)
 
 
 async def source_is_used(session: AsyncSession, tenant_id: uuid.UUID, source_id: uuid.UUID) -> bool:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.bookings.models import AdUnit, InsertionOrder, IoPlacement, Makegood
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 
 LIVE_STATUSES = ("scheduled", "active")
@@ -168,8 +169,4 @@ async def list_makegoods(
         query = query.where(Makegood.settled_at.is_not(None) if settled else Makegood.settled_at.is_(None))
     if io_id is not None:
         query = query.where(Makegood.io_id == io_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(Makegood, page.sort)
-    ordered = query.order_by(column.desc() if page.descending else column.asc(), Makegood.id)
-    rows = await session.execute(ordered.limit(page.limit).offset(page.offset))
-    return [(makegood, io) for makegood, io in rows], int(total)
+    return await page_rows(session, query, page, ordered(getattr(Makegood, page.sort), page, nulls=False), Makegood.id)

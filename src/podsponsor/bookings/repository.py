@@ -20,6 +20,7 @@ from sqlalchemy.types import DateTime, Text
 
 from podsponsor.bookings.models import AdUnit, InsertionOrder, IoPlacement
 from podsponsor.bookings.schemas import IoQuery
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 
 # Episodes belong to the catalog; bookings only lock and read the columns its rules need. The lock must be taken in
@@ -70,10 +71,7 @@ async def get_ad_unit(
 async def _page(
     session: AsyncSession, query: Select[Any], order: ColumnElement[Any], model: Any, page: Window
 ) -> tuple[Sequence[Any], int]:
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = order.desc().nulls_last() if page.descending else order.asc().nulls_first()
-    rows = await session.scalars(query.order_by(ordered, model.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    return await page_rows(session, query, page, ordered(order, page), model.id)
 
 
 async def list_ad_units(

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.catalog.models import Episode, EpisodeTranscript, Podcast
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 
 
@@ -37,11 +38,7 @@ async def podcast_by_feed(session: AsyncSession, tenant_id: uuid.UUID, feed_url:
 
 
 async def _page(session: AsyncSession, query: Select[Any], model: Any, page: Window) -> tuple[Sequence[Any], int]:
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(model, page.sort)
-    order = column.desc().nulls_last() if page.descending else column.asc().nulls_first()
-    rows = await session.scalars(query.order_by(order, model.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    return await page_rows(session, query, page, ordered(getattr(model, page.sort), page), model.id)
 
 
 async def list_podcasts(

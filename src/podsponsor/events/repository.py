@@ -4,9 +4,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.events.models import Event
 from podsponsor.listing import Window
 
@@ -36,7 +37,4 @@ async def list_events(
     page: Window,
 ) -> tuple[Sequence[Event], int]:
     query = _filtered(tenant_id, types, since, until)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    order = Event.at.desc() if page.descending else Event.at.asc()
-    rows = await session.scalars(query.order_by(order, Event.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    return await page_rows(session, query, page, ordered(Event.at, page, nulls=False), Event.id)

@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.events.models import Event
 from podsponsor.events.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from podsponsor.listing import Window
@@ -54,11 +55,8 @@ async def list_endpoints(
     session: AsyncSession, tenant_id: uuid.UUID, page: Window
 ) -> tuple[Sequence[WebhookEndpoint], int]:
     query = select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(WebhookEndpoint, page.sort)
-    order = column.desc() if page.descending else column.asc()
-    rows = await session.scalars(query.order_by(order, WebhookEndpoint.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    order = ordered(getattr(WebhookEndpoint, page.sort), page, nulls=False)
+    return await page_rows(session, query, page, order, WebhookEndpoint.id)
 
 
 async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:

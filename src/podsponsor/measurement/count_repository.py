@@ -16,10 +16,11 @@ from typing import Final
 
 import polars as pl
 from psycopg import sql
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.db.copy import copy_out, driver_connection
+from podsponsor.db.paging import page_rows
 from podsponsor.listing import Window
 from podsponsor.measurement import logs
 from podsponsor.measurement.count_models import CountRun, Download, DownloadTally
@@ -191,11 +192,7 @@ async def latest_runs(
     query = select(CountRun).where(CountRun.tenant_id == tenant_id)
     if day is not None:
         query = query.where(CountRun.day == day)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(
-        query.order_by(CountRun.started_at.desc(), CountRun.id).offset(page.offset).limit(page.limit)
-    )
-    return rows.all(), total
+    return await page_rows(session, query, page, CountRun.started_at.desc(), CountRun.id)
 
 
 async def run_of_day(session: AsyncSession, tenant_id: uuid.UUID, day: date) -> CountRun | None:

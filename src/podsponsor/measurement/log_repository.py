@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 from podsponsor.measurement.log_models import LogImport
 
@@ -68,16 +69,8 @@ async def get_import(session: AsyncSession, tenant_id: uuid.UUID, import_id: uui
 
 async def list_imports(session: AsyncSession, tenant_id: uuid.UUID, page: Window) -> tuple[Sequence[LogImport], int]:
     query = select(LogImport).where(LogImport.tenant_id == tenant_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(LogImport, page.sort)
-    order = column.desc().nulls_last() if page.descending else column.asc().nulls_first()
-    rows = await session.scalars(
-        query.options(defer(LogImport.errors, raiseload=True))
-        .order_by(order, LogImport.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return rows.all(), total
+    order = ordered(getattr(LogImport, page.sort), page)
+    return await page_rows(session, query.options(defer(LogImport.errors, raiseload=True)), page, order, LogImport.id)
 
 
 @asynccontextmanager

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 from podsponsor.measurement.models import ReferenceListEntry, ReferenceListVersion, UnknownUserAgent
 
@@ -125,11 +126,8 @@ async def list_unknown(
     session: AsyncSession, tenant_id: uuid.UUID, status: str, page: Window
 ) -> tuple[Sequence[UnknownUserAgent], int]:
     query = _status(select(UnknownUserAgent).where(UnknownUserAgent.tenant_id == tenant_id), status)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(UnknownUserAgent, page.sort)
-    order = column.desc() if page.descending else column.asc()
-    rows = await session.scalars(query.order_by(order, UnknownUserAgent.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    order = ordered(getattr(UnknownUserAgent, page.sort), page, nulls=False)
+    return await page_rows(session, query, page, order, UnknownUserAgent.id)
 
 
 async def get_unknown(session: AsyncSession, tenant_id: uuid.UUID, row_id: uuid.UUID) -> UnknownUserAgent | None:

@@ -12,6 +12,7 @@ from sqlalchemy import Select, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 from podsponsor.metrics.models import EtlImport, MetricDaily
 from podsponsor.metrics.transform import STAGING_COLUMNS
@@ -79,16 +80,8 @@ async def lock_content(session: AsyncSession, tenant_id: uuid.UUID, sha256: str)
 
 async def list_imports(session: AsyncSession, tenant_id: uuid.UUID, page: Window) -> tuple[Sequence[EtlImport], int]:
     query = select(EtlImport).where(EtlImport.tenant_id == tenant_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(EtlImport, page.sort)
-    order = column.desc() if page.descending else column.asc()
-    rows = await session.scalars(
-        query.options(defer(EtlImport.errors, raiseload=True))
-        .order_by(order, EtlImport.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return rows.all(), total
+    order = ordered(getattr(EtlImport, page.sort), page, nulls=False)
+    return await page_rows(session, query.options(defer(EtlImport.errors, raiseload=True)), page, order, EtlImport.id)
 
 
 async def set_progress(
@@ -170,13 +163,8 @@ async def list_metrics(
     page: Window,
 ) -> tuple[Sequence[MetricDaily], int]:
     query = _metrics_query(tenant_id, *filters)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = getattr(MetricDaily, page.sort)
-    order = column.desc().nulls_last() if page.descending else column.asc().nulls_first()
-    rows = await session.scalars(
-        query.order_by(order, MetricDaily.episode_id, MetricDaily.source).limit(page.limit).offset(page.offset)
-    )
-    return rows.all(), total
+    order = ordered(getattr(MetricDaily, page.sort), page)
+    return await page_rows(session, query, page, order, MetricDaily.episode_id, MetricDaily.source)
 
 
 async def daily_totals(

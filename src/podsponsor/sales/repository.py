@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from podsponsor.db.paging import ordered, page_rows
 from podsponsor.listing import Window
 from podsponsor.sales.models import Campaign, Sponsor
 
@@ -41,10 +42,7 @@ async def sponsor_by_name(session: AsyncSession, tenant_id: uuid.UUID, name: str
 async def _page(
     session: AsyncSession, query: Select[Any], order: ColumnElement[Any], model: Any, page: Window
 ) -> tuple[Sequence[Any], int]:
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = order.desc().nulls_last() if page.descending else order.asc().nulls_first()
-    rows = await session.scalars(query.order_by(ordered, model.id).limit(page.limit).offset(page.offset))
-    return rows.all(), total
+    return await page_rows(session, query, page, ordered(order, page), model.id)
 
 
 def _sponsor_order(sort: str) -> ColumnElement[Any]:
