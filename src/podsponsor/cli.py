@@ -98,7 +98,8 @@ def worker(
 ) -> None:
     """Run the job worker: queued jobs and the periodic schedule, until SIGINT or SIGTERM.
 
-    On a stop signal running jobs get 30 s to finish. On the embedded database the schema is migrated first."""
+    On a stop signal running jobs get 30 s to finish. On the embedded database the schema is migrated first.
+    At start, and every minute, the running jobs of workers silent for JOB_STALLED_TIMEOUT_SECONDS are run again."""
     from podsponsor.cli_runtime import exit_on_signals, run_services, with_database
 
     settings = get_settings()

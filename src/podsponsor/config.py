@@ -76,6 +76,8 @@ class Settings(BaseSettings):
 
     # Finished jobs (succeeded or failed) are kept this long for inspection, then pruned daily.
     job_retention_days: int = Field(14, ge=1, alias="JOB_RETENTION_DAYS")
+    # A worker silent this long (no heartbeat) is presumed dead and its running jobs are put back in the queue.
+    job_stalled_timeout_seconds: float = Field(30.0, ge=1, le=3600, alias="JOB_STALLED_TIMEOUT_SECONDS")
 
     # Metrics CSV imports: the largest file accepted (upload or URL), and the size up to which an upload is imported
     # while the request waits (larger ones run as a job and report progress).

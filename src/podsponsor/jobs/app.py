@@ -15,8 +15,10 @@ from typing import Any
 from procrastinate import App, PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
+from podsponsor.config import get_settings
 from podsponsor.db.engine import get_database
 from podsponsor.db.urls import libpq_conninfo
+from podsponsor.jobs import stalled
 
 # Every module that defines tasks. The worker imports them all, so it knows every task name it may dequeue.
 TASK_MODULES: tuple[str, ...] = (
@@ -73,12 +75,20 @@ async def work(
     shutdown_graceful_timeout: float = 30.0,
 ) -> None:
     """Run a worker on the already opened app. Cancelling it stops it gracefully: running jobs get
-    `shutdown_graceful_timeout` seconds to finish. Signals are left to the caller."""
+    `shutdown_graceful_timeout` seconds to finish. Signals are left to the caller.
+
+    The jobs of workers that died are put back in the queue first, so a restarted worker takes up what its
+    predecessor left (when that one has been silent for the stalled timeout; later ones every minute)."""
     options: dict[str, Any] = {"queues": list(queues)} if queues else {}
+    timeout = get_settings().job_stalled_timeout_seconds
+    await stalled.recover_stalled_jobs(timeout)
     await app.run_worker_async(
         concurrency=concurrency,
         wait=wait,
         install_signal_handlers=False,
         shutdown_graceful_timeout=shutdown_graceful_timeout,
+        update_heartbeat_interval=stalled.heartbeat_interval(timeout),
+        stalled_worker_timeout=timeout,
+        worker_middleware=[stalled.beat_while_running],
         **options,
     )

@@ -1,4 +1,5 @@
-"""Periodic upkeep of the queue itself: finished jobs are pruned daily so the jobs table does not grow forever."""
+"""Periodic upkeep of the queue itself: finished jobs are pruned daily so the jobs table does not grow forever, and
+the jobs of dead workers are put back in the queue every minute."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from podsponsor.config import get_settings
 from podsponsor.db.tenancy import unscoped_transaction
-from podsponsor.jobs import repository
+from podsponsor.jobs import repository, stalled
 from podsponsor.jobs.app import app
 
 log = logging.getLogger(__name__)
@@ -33,3 +34,10 @@ async def prune_finished_jobs(retention_days: int, *, batch: int = PRUNE_BATCH) 
 @app.task(name="jobs.prune_finished")
 async def prune_finished(timestamp: int) -> None:
     await prune_finished_jobs(get_settings().job_retention_days)
+
+
+# Without `lock`: a recovery job of a dead worker would hold the lock, and no later recovery could ever run.
+@app.periodic(cron="* * * * *")
+@app.task(name="jobs.recover_stalled", queueing_lock="jobs.recover_stalled")
+async def recover_stalled(timestamp: int) -> None:
+    await stalled.recover_stalled_jobs(get_settings().job_stalled_timeout_seconds)

@@ -169,10 +169,14 @@ class Progress:
 
 async def prepare_tenant_run(
     session: AsyncSession, tenant_id: uuid.UUID, run_id: uuid.UUID, today: date
-) -> tuple[MatchRun, Inputs, MatchSettings]:
+) -> tuple[MatchRun, Inputs, MatchSettings] | None:
+    """None when the run has completed already: a job run again (its worker died after the run's last commit) must
+    not store the matches and announce them a second time."""
     run = await repository.get_run(session, tenant_id, run_id)
     if run is None:
         raise NotFound("no such match run")
+    if run.status == "completed":
+        return None
     inputs = await gather.gather(session, tenant_id, today)
     run.status = "running"
     run.pairs_total = len(inputs.advertisers) * len(inputs.shows)

@@ -23,10 +23,14 @@ PROGRESS_EVERY_S: Final = 0.5
 async def run_tenant(tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
     try:
         async with tenant_transaction(tenant_id) as session:
-            _, inputs, settings = await service.prepare_tenant_run(session, tenant_id, run_id, datetime.now(UTC).date())
+            prepared = await service.prepare_tenant_run(session, tenant_id, run_id, datetime.now(UTC).date())
     except NotFound:
         log.info("match run gone before it started", extra={"run_id": str(run_id)})
         return
+    if prepared is None:
+        log.info("match run already completed", extra={"run_id": str(run_id)})
+        return
+    _, inputs, settings = prepared
     progress = service.Progress()
     scoring = asyncio.ensure_future(service.score_in_thread(inputs, settings, progress, settings.keep_per_entity))
     try:
