@@ -2,7 +2,7 @@
 line chart of web/charts.py on the same 90 days of two series, in the same run.
 
 Times are CPU milliseconds of the whole process. Every kind is drawn from a fresh spec each round (the render cache
-in reports/charts.py is bypassed), after one warm-up render that starts vl-convert's JavaScript runtime (reported
+in reports/chart_render.py is bypassed), after one warm-up render that starts vl-convert's JavaScript runtime (reported
 apart as `first_ms`, wall time).
 Usage: python bench/report_charts.py [--rounds 20]. Last line: {"bench": "report_charts", "first_ms", "kinds": {kind:
 {"svg_ms", "png_ms", "spec_kb"}}, "hand_svg_ms", "line_svg_ratio_vs_hand"}.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from podsponsor.auth.subject import Subject
-from podsponsor.dashboards import advertiser, creator, ops
+from podsponsor.dashboards import advertiser, advertiser_results, creator, creator_revenue, ops_health, ops_pipeline
 from podsponsor.dashboards.schemas import Card, Dashboard, DashboardKind
 from podsponsor.dashboards.scope import Period, features, sponsor_for
 
@@ -25,7 +25,7 @@ async def creator_dashboard(session: AsyncSession, subject: Subject, scope: Peri
     booked = await creator.booked_deliveries(session, subject, scope)
     cards = [
         await creator.pacing_card(session, subject, scope, booked),
-        await creator.revenue_card(session, subject, scope, booked),
+        await creator_revenue.revenue_card(session, subject, scope, booked),
         await creator.makegoods_card(session, subject, scope),
         await creator.downloads_card(session, subject, scope),
         await creator.lifecycle_card(session, subject, scope),
@@ -43,7 +43,7 @@ async def advertiser_dashboard(
         await advertiser.audience_fit_card(session, subject, sponsor, enabled),
         await advertiser.projected_cpm_card(session, subject, scope),
         await advertiser.inventory_card(session, subject, scope),
-        await advertiser.campaign_results_card(session, subject, sponsor, scope, enabled),
+        await advertiser_results.campaign_results_card(session, subject, sponsor, scope, enabled),
     ]
     return _dashboard("advertiser", scope, cards, sponsor.id)
 
@@ -51,11 +51,11 @@ async def advertiser_dashboard(
 async def ops_dashboard(session: AsyncSession, subject: Subject, scope: Period) -> Dashboard:
     enabled = await features(session, subject)
     cards = [
-        await ops.pipeline_card(session, subject, scope, enabled),
-        await ops.win_loss_card(session, subject, scope, enabled),
-        await ops.etl_card(session, subject, scope),
-        await ops.measurement_card(session, subject, scope),
-        await ops.attribution_card(session, subject, scope, enabled),
+        await ops_pipeline.pipeline_card(session, subject, scope, enabled),
+        await ops_pipeline.win_loss_card(session, subject, scope, enabled),
+        await ops_health.etl_card(session, subject, scope),
+        await ops_health.measurement_card(session, subject, scope),
+        await ops_health.attribution_card(session, subject, scope, enabled),
     ]
     return _dashboard("ops", scope, cards)
 

@@ -6,120 +6,105 @@ inlined, a title, an accessible description, formatted axes and a tooltip on eve
 `chart` macro of templates/reports/chart.html; PDFs draw it with `pdf_chart`.
 
 Days are sent as ISO dates and read as UTC on both sides, so 1 March stays 1 March in a browser west of Greenwich.
+
+This module is where charts are used from: it also answers for the charts' look and formats (reports.chart_style)
+and for drawing and embedding a spec (reports.chart_render).
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import json
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, TypeAlias
 
-import vl_convert
-from markupsafe import Markup, escape
-from reportlab.platypus import Image
+from podsponsor.reports.chart_render import (
+    PNG_SIGNATURE,
+    ChartEmbed,
+    ChartTable,
+    chart_embed,
+    chart_json,
+    chart_label,
+    chart_size,
+    chart_table,
+    fallback_svg,
+    pdf_chart,
+    png_size,
+    render_png,
+    render_svg,
+)
+from podsponsor.reports.chart_style import (
+    AXIS,
+    CONFIG,
+    COUNT,
+    DAY,
+    DAY_AXIS,
+    DECIMAL,
+    DECIMAL_AXIS,
+    EMPTY,
+    FONT,
+    GRID,
+    INK,
+    INK_MUTED,
+    MONEY,
+    MONEY_AXIS,
+    MONTHS,
+    PALETTE,
+    PERCENT,
+    PERCENT_AXIS,
+    SCHEMA,
+    Measure,
+    Number,
+    Spec,
+    ValueKind,
+    day_label,
+)
 
-Spec: TypeAlias = dict[str, Any]
-Number: TypeAlias = int | float
-ValueKind: TypeAlias = Literal["count", "decimal", "money", "percent"]
-
-SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
-# Tableau 10, the palette of the hand-drawn charts in web/chart_svg.py, so a series keeps its colour across pages.
-PALETTE = (
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-)  # fmt: skip
-INK = "#1d2130"
-INK_MUTED = "#5d6577"
-GRID = "#e2e5ec"
-AXIS = "#9aa1b1"
-EMPTY = "#f0f1f5"
-# The pages' font stack, with DejaVu Sans (present where the PDFs are made) before the generic fallback.
-FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", sans-serif'
-# Not strftime("%b"): that follows the server's locale, and a chart must read the same everywhere.
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-CONFIG: Spec = {
-    "font": FONT,
-    "background": "white",
-    "view": {"stroke": None},
-    "title": {"anchor": "start", "color": INK, "fontSize": 14, "fontWeight": 600, "offset": 12},
-    "axis": {
-        "labelColor": INK_MUTED,
-        "labelFontSize": 11,
-        "titleColor": INK_MUTED,
-        "titleFontSize": 11,
-        "titleFontWeight": 600,
-        "domainColor": AXIS,
-        "tickColor": AXIS,
-        "gridColor": GRID,
-    },
-    "legend": {"orient": "bottom", "labelColor": INK, "labelFontSize": 11, "titleColor": INK_MUTED},
-    "range": {"category": list(PALETTE)},
-}
-
-# d3 formats the builders use; those of tooltips have their Python twin below, for the table under a chart.
-COUNT = ",.0f"
-# Fractional amounts such as attributed conversions (credit is split between touchpoints).
-DECIMAL_AXIS = ",.2~f"
-DECIMAL = ",.1f"
-MONEY_AXIS = ",.2~f"
-MONEY = ",.2f"
-PERCENT_AXIS = ".0%"
-PERCENT = ".1%"
-DAY = "%-d %b %Y"
-DAY_AXIS = "%-d %b"
-
-
-def _day(value: Any) -> str:
-    day = date.fromisoformat(str(value))
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-_TEXT_FORMATS: dict[str, Callable[[Any], str]] = {
-    COUNT: lambda value: f"{value:,.0f}",
-    DECIMAL: lambda value: f"{value:,.1f}",
-    MONEY: lambda value: f"{value:,.2f}",
-    PERCENT: lambda value: f"{value:.1%}",
-    DAY: _day,
-}
-
-
-@dataclass(frozen=True)
-class Measure:
-    """What the values of a chart are: counts, fractional amounts (`decimal`), money in integer cents of `currency`,
-    or fractions shown as %."""
-
-    title: str
-    kind: ValueKind = "count"
-    currency: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{self.title} ({self.currency})" if self.kind == "money" and self.currency else self.title
-
-    def value(self, raw: Number | None) -> Number | None:
-        if raw is None or self.kind != "money":
-            return raw
-        return raw / 100
-
-    def axis(self) -> Spec:
-        if self.kind == "money":
-            return {"title": self.label, "format": MONEY_AXIS}
-        if self.kind == "percent":
-            return {"title": self.label, "format": PERCENT_AXIS}
-        if self.kind == "decimal":
-            return {"title": self.label, "format": DECIMAL_AXIS}
-        # Counts are whole: no 0.5 tick printed as a second "1".
-        return {"title": self.label, "format": COUNT, "tickMinStep": 1}
-
-    def tooltip(self, field: str = "value") -> Spec:
-        text_format = {"money": MONEY, "percent": PERCENT, "decimal": DECIMAL}.get(self.kind, COUNT)
-        return {"field": field, "type": "quantitative", "title": self.label, "format": text_format}
+__all__ = [
+    "AXIS",
+    "CONFIG",
+    "COUNT",
+    "DAY",
+    "DAY_AXIS",
+    "DECIMAL",
+    "DECIMAL_AXIS",
+    "EMPTY",
+    "FONT",
+    "GRID",
+    "INK",
+    "INK_MUTED",
+    "MONEY",
+    "MONEY_AXIS",
+    "MONTHS",
+    "PALETTE",
+    "PERCENT",
+    "PERCENT_AXIS",
+    "PNG_SIGNATURE",
+    "SCHEMA",
+    "ChartEmbed",
+    "ChartTable",
+    "FunnelStep",
+    "GridCell",
+    "Measure",
+    "Number",
+    "Series",
+    "Spec",
+    "ValueKind",
+    "chart_embed",
+    "chart_json",
+    "chart_label",
+    "chart_size",
+    "chart_table",
+    "fallback_svg",
+    "funnel",
+    "heat_grid",
+    "horizontal_bars",
+    "line_chart",
+    "monthly_bars",
+    "pdf_chart",
+    "png_size",
+    "render_png",
+    "render_svg",
+]
 
 
 @dataclass(frozen=True)
@@ -148,14 +133,6 @@ class GridCell:
 class FunnelStep:
     label: str
     count: int
-
-
-@dataclass(frozen=True)
-class ChartTable:
-    """The numbers of a chart as text, for the table under it: what the tooltips show, one row per mark."""
-
-    columns: list[str]
-    rows: list[list[str]]
 
 
 # --- Builders ----------------------------------------------------------------------------------------------------
@@ -194,7 +171,7 @@ def line_chart(
         },
         "tooltip": tooltip,
     }
-    span = f"{_day(days[0])} to {_day(days[-1])}" if days else "no days"
+    span = f"{day_label(days[0])} to {day_label(days[-1])}" if days else "no days"
     described = description or f"Line chart of {_names(series)} by day, {span}, in {measure.label.lower()}."
     mark = {"type": "line", "point": {"filled": True, "size": 28}, "strokeWidth": 2}
     return _spec(title, described, rows, {"mark": mark, "encoding": encoding}, width, height)
@@ -212,28 +189,11 @@ def monthly_bars(
 ) -> Spec:
     """Bars by month, side by side per series (booked, delivered, attributed revenue) or stacked.
     The keys of the points are the first days of their months."""
-    rows = [
-        {"month": _month(key), "order": index, "series": s.name, "value": measure.value(value)}
-        for index, s in enumerate(series)
-        for key, value in s.points
-        if value is not None
-    ]
+    rows = _bar_rows("month", _month, series, measure)
     months = [_month(key) for key in sorted({key for s in series for key, _ in s.points}, key=_iso)]
     x = {"field": "month", "type": "ordinal", "sort": months, "title": None, "axis": {"labelAngle": 0}}
-    encoding: Spec = {
-        "x": x,
-        "y": {"field": "value", "type": "quantitative", "axis": measure.axis(), "stack": "zero" if stacked else None},
-        "color": _colours(series),
-        "tooltip": [
-            {"field": "month", "type": "ordinal", "title": "Month"},
-            {"field": "series", "type": "nominal", "title": "Series"},
-            measure.tooltip(),
-        ],
-    }
-    if stacked:
-        encoding["order"] = {"field": "order", "type": "quantitative"}
-    else:
-        encoding["xOffset"] = {"field": "series", "type": "nominal", "sort": [s.name for s in series]}
+    month_tip = {"field": "month", "type": "ordinal", "title": "Month"}
+    encoding = _bar_encoding(("x", x), "y", month_tip, series, measure, stacked)
     span = f"{months[0]} to {months[-1]}" if months else "no months"
     how = "Stacked" if stacked else "Grouped"
     described = description or f"{how} bar chart of {_names(series)} by month, {span}, in {measure.label.lower()}."
@@ -253,27 +213,11 @@ def horizontal_bars(
 ) -> Spec:
     """One row per name (seller, show, sponsor) in the order first given; several series stack (won and lost
     deals per seller) or sit side by side."""
-    rows = [
-        {"category": str(key), "order": index, "series": s.name, "value": measure.value(value)}
-        for index, s in enumerate(series)
-        for key, value in s.points
-        if value is not None
-    ]
+    rows = _bar_rows("category", str, series, measure)
     categories = list(dict.fromkeys(str(key) for s in series for key, _ in s.points))
-    encoding: Spec = {
-        "y": {"field": "category", "type": "nominal", "sort": categories, "title": category_title},
-        "x": {"field": "value", "type": "quantitative", "axis": measure.axis(), "stack": "zero" if stacked else None},
-        "color": _colours(series),
-        "tooltip": [
-            {"field": "category", "type": "nominal", "title": category_title},
-            {"field": "series", "type": "nominal", "title": "Series"},
-            measure.tooltip(),
-        ],
-    }
-    if stacked:
-        encoding["order"] = {"field": "order", "type": "quantitative"}
-    else:
-        encoding["yOffset"] = {"field": "series", "type": "nominal", "sort": [s.name for s in series]}
+    y = {"field": "category", "type": "nominal", "sort": categories, "title": category_title}
+    category_tip = {"field": "category", "type": "nominal", "title": category_title}
+    encoding = _bar_encoding(("y", y), "x", category_tip, series, measure, stacked)
     described = description or (
         f"Bar chart of {_names(series)} for {len(categories)} {category_title.lower()} rows, "
         f"in {measure.label.lower()}."
@@ -292,19 +236,7 @@ def heat_grid(
     cell_height: int = 36,
 ) -> Spec:
     """The inventory calendar: one square per week and position, darker the more of its slots are booked."""
-    rows = [
-        {
-            "week": cell.week.isoformat(),
-            "week_of": _day(cell.week),
-            "position": cell.position,
-            "booked": cell.booked,
-            "open": cell.total - cell.booked,
-            "total": cell.total,
-            "share": cell.booked / cell.total if cell.total else None,
-            "label": f"{cell.booked}/{cell.total}" if cell.total else "—",
-        }
-        for cell in sorted(cells, key=lambda cell: cell.week)
-    ]
+    rows = [_grid_row(cell) for cell in sorted(cells, key=lambda cell: cell.week)]
     weeks = list(dict.fromkeys(row["week"] for row in rows))
     order = list(positions) if positions is not None else list(dict.fromkeys(cell.position for cell in cells))
     encoding = {
@@ -325,6 +257,29 @@ def heat_grid(
             {"field": "share", "type": "quantitative", "title": "Booked share", "format": PERCENT},
         ],
     }
+    span = f", weeks of {rows[0]['week_of']} to {rows[-1]['week_of']}" if rows else ""
+    described = description or (
+        f"Inventory calendar of {len(order)} positions over {len(weeks)} weeks{span}: booked of all slots in each."
+    )
+    body = {"encoding": encoding, "layer": _grid_layer()}
+    return _spec(title, described, rows, body, width, {"step": cell_height})
+
+
+def _grid_row(cell: GridCell) -> Spec:
+    return {
+        "week": cell.week.isoformat(),
+        "week_of": day_label(cell.week),
+        "position": cell.position,
+        "booked": cell.booked,
+        "open": cell.total - cell.booked,
+        "total": cell.total,
+        "share": cell.booked / cell.total if cell.total else None,
+        "label": f"{cell.booked}/{cell.total}" if cell.total else "—",
+    }
+
+
+def _grid_layer() -> list[Spec]:
+    """A square per cell, shaded by its booked share, with its 'booked/total' written on it."""
     fill = {
         "condition": {"test": "datum.total === 0", "value": EMPTY},
         "field": "share",
@@ -335,17 +290,11 @@ def heat_grid(
     }
     # Light text on dark squares, dark text on light ones, so every count stays readable.
     text_colour = {"condition": {"test": "datum.share > 0.6", "value": "white"}, "value": INK}
-    layer = [
+    return [
         # A week without slots has no share: drawn grey instead of dropped, so the grid has no holes.
         {"mark": {"type": "rect", "stroke": "white", "strokeWidth": 2, "invalid": "show"}, "encoding": {"color": fill}},
         {"mark": {"type": "text", "fontSize": 11}, "encoding": {"text": {"field": "label"}, "color": text_colour}},
     ]
-    span = f", weeks of {rows[0]['week_of']} to {rows[-1]['week_of']}" if rows else ""
-    described = description or (
-        f"Inventory calendar of {len(order)} positions over {len(weeks)} weeks{span}: booked of all slots in each."
-    )
-    body = {"encoding": encoding, "layer": layer}
-    return _spec(title, described, rows, body, width, {"step": cell_height})
 
 
 def funnel(
@@ -359,25 +308,7 @@ def funnel(
     """Steps narrowing from the first (downloads → exposed households → conversions), each with its count and its
     share of the step before and of the first."""
     widest = max((step.count for step in steps), default=0) or 1
-    first = steps[0].count if steps else 0
-    rows = []
-    for index, step in enumerate(steps):
-        before = steps[index - 1].count if index else step.count
-        of_previous = step.count / before if before else None
-        of_first = step.count / first if first else None
-        share = "" if index == 0 or of_previous is None else f" · {of_previous:.1%} of {steps[index - 1].label.lower()}"
-        rows.append(
-            {
-                "step": step.label,
-                "count": step.count,
-                "start": (widest - step.count) / 2,
-                "end": (widest + step.count) / 2,
-                "label_at": widest * 1.03,
-                "label": f"{step.count:,}{share}",
-                "of_previous": of_previous,
-                "of_first": of_first,
-            }
-        )
+    rows = _funnel_rows(steps, widest)
     labels = [step.label for step in steps]
     # The bars are centred in the left part of the plot; the right part holds each step's numbers.
     x_scale = {"domain": [0, widest * 1.6]}
@@ -413,119 +344,28 @@ def funnel(
     return _spec(title, described, rows, {"encoding": encoding, "layer": layer}, width, {"step": bar_step})
 
 
-# --- Rendering ---------------------------------------------------------------------------------------------------
-
-
-def render_svg(spec: Spec) -> str:
-    """The chart as a standalone SVG document. Blocking (tens of ms): async callers run it in a thread."""
-    return _svg(_canonical(spec))
-
-
-def render_png(spec: Spec, scale: float = 2.0) -> bytes:
-    """The chart as PNG bytes at `scale` pixels per CSS pixel. Blocking, as `render_svg`."""
-    return _png(_canonical(spec), scale)
-
-
-def pdf_chart(spec: Spec, width: float, *, scale: float = 2.0) -> Image:
-    """A reportlab flowable of the chart, `width` points wide, its height from the chart's own proportions."""
-    png = render_png(spec, scale)
-    pixels_wide, pixels_high = png_size(png)
-    image = Image(io.BytesIO(png), width=width, height=width * pixels_high / pixels_wide)
-    image.hAlign = "LEFT"
-    return image
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    """Width and height in pixels, read from the IHDR chunk that follows the signature."""
-    if not png.startswith(PNG_SIGNATURE):
-        raise ValueError("not a PNG image")
-    width, height = struct.unpack(">II", png[16:24])
-    return int(width), int(height)
-
-
-# Repeat views of unchanged numbers cost nothing; a few dozen charts of ~100 KB each bound the memory.
-@functools.lru_cache(maxsize=64)
-def _svg(canonical: str) -> str:
-    # No base URL is allowed: a spec carries its data inline and never makes the server fetch anything.
-    return vl_convert.vegalite_to_svg(canonical, allowed_base_urls=[])
-
-
-@functools.lru_cache(maxsize=32)
-def _png(canonical: str, scale: float) -> bytes:
-    return vl_convert.vegalite_to_png(canonical, scale=scale, allowed_base_urls=[])
-
-
-def _canonical(spec: Spec) -> str:
-    return json.dumps(spec, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-# --- Embedding ---------------------------------------------------------------------------------------------------
-
-
-def chart_json(spec: Spec) -> Markup:
-    """The spec as JSON that cannot end the <script type="application/json"> holding it: '<', '>' and '&' are
-    written as \\u escapes (so no '</script>' or '<!--'), as are the line separators JavaScript once rejected."""
-    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                         ("\u2029", "\\u2029")):  # fmt: skip
-        text = text.replace(raw, escaped)
-    return Markup(text)  # noqa: S704  (every character that could end the script element is escaped above)
-
-
-def chart_table(spec: Spec) -> ChartTable:
-    """The rows of the spec's data as its tooltip shows them."""
-    fields: list[Spec] = spec["encoding"]["tooltip"]
-    rows = [[_cell(row.get(field["field"]), field) for field in fields] for row in spec["data"]["values"]]
-    return ChartTable(columns=[str(field["title"]) for field in fields], rows=rows)
-
-
-@dataclass(frozen=True)
-class ChartEmbed:
-    """What templates/reports/chart.html needs to put a spec in a page."""
-
-    json: Markup
-    table: ChartTable
-    width: int
-    height: int
-    label: str
-
-
-def chart_embed(spec: Spec) -> ChartEmbed:
-    width, height = chart_size(spec)
-    return ChartEmbed(chart_json(spec), chart_table(spec), width, height, chart_label(spec))
-
-
-def chart_label(spec: Spec) -> str:
-    return f"{spec['title']}. {spec['description']}"
-
-
-def fallback_svg(spec: Spec) -> Markup:
-    """The server's drawing of the chart, to show where the page's script does not run (share links, e-mail),
-    named for screen readers as the live chart is."""
-    svg = render_svg(spec)
-    named = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(chart_label(spec))}" ', 1)
-    return Markup(named)  # noqa: S704  (Vega's SVG writer escapes every text it draws; the label is escaped here)
-
-
-def chart_size(spec: Spec) -> tuple[int, int]:
-    """Room to keep for the chart before the browser draws it: a guess from the spec, in CSS pixels."""
-    width = spec["width"] if isinstance(spec.get("width"), int) else 640
-    height = spec.get("height")
-    if isinstance(height, dict):
-        values = spec["data"]["values"]
-        key = spec["encoding"]["y"]["field"]
-        height = height["step"] * max(1, len({row.get(key) for row in values}))
-    # Title, axes and legend add about a hundred pixels around the plot.
-    return width + 80, int(height or 240) + 100
-
-
-def _cell(value: Any, field: Spec) -> str:
-    if value is None:
-        return "—"
-    text_format = field.get("format")
-    if text_format is None:
-        return str(value)
-    return _TEXT_FORMATS[text_format](value)
+def _funnel_rows(steps: Sequence[FunnelStep], widest: int) -> list[Spec]:
+    """Each step's bar (centred on `widest`), its label, and its share of the step before and of the first."""
+    first = steps[0].count if steps else 0
+    rows = []
+    for index, step in enumerate(steps):
+        before = steps[index - 1].count if index else step.count
+        of_previous = step.count / before if before else None
+        of_first = step.count / first if first else None
+        share = "" if index == 0 or of_previous is None else f" · {of_previous:.1%} of {steps[index - 1].label.lower()}"
+        rows.append(
+            {
+                "step": step.label,
+                "count": step.count,
+                "start": (widest - step.count) / 2,
+                "end": (widest + step.count) / 2,
+                "label_at": widest * 1.03,
+                "label": f"{step.count:,}{share}",
+                "of_previous": of_previous,
+                "of_first": of_first,
+            }
+        )
+    return rows
 
 
 # --- Parts -------------------------------------------------------------------------------------------------------
@@ -542,6 +382,44 @@ def _spec(title: str, description: str, rows: list[Spec], body: Spec, width: int
         "config": CONFIG,
         **body,
     }
+
+
+def _bar_rows(
+    field: str, key_text: Callable[[date | str], str], series: Sequence[Series], measure: Measure
+) -> list[Spec]:
+    """A row per bar: its month or category (`field`, written by `key_text`), its series and that series' place
+    (the stacking order), and its value; a missing value draws no bar."""
+    return [
+        {field: key_text(key), "order": index, "series": s.name, "value": measure.value(value)}
+        for index, s in enumerate(series)
+        for key, value in s.points
+        if value is not None
+    ]
+
+
+def _bar_encoding(
+    category: tuple[str, Spec],
+    value_channel: str,
+    category_tip: Spec,
+    series: Sequence[Series],
+    measure: Measure,
+    stacked: bool,
+) -> Spec:
+    """Bars along `category` (its channel and encoding) with their values along `value_channel`: stacked in the
+    series' order, or side by side within a category."""
+    channel, encoded = category
+    value = {"field": "value", "type": "quantitative", "axis": measure.axis(), "stack": "zero" if stacked else None}
+    encoding: Spec = {
+        channel: encoded,
+        value_channel: value,
+        "color": _colours(series),
+        "tooltip": [category_tip, {"field": "series", "type": "nominal", "title": "Series"}, measure.tooltip()],
+    }
+    if stacked:
+        encoding["order"] = {"field": "order", "type": "quantitative"}
+    else:
+        encoding[f"{channel}Offset"] = {"field": "series", "type": "nominal", "sort": [s.name for s in series]}
+    return encoding
 
 
 def _colours(series: Sequence[Series]) -> Spec:

@@ -16,7 +16,7 @@ from podsponsor.bookings import pdf_layout as layout
 from podsponsor.bookings.pdf_layout import Styles
 from podsponsor.reports import report as shown
 from podsponsor.reports.charts import Spec, pdf_chart
-from podsponsor.reports.schemas import AttributionOut, DeliveryOut, ReportOut
+from podsponsor.reports.schemas import AttributionOut, DeliveryOut, DeliveryTotalsOut, ReportOut
 
 PAPER_WIDTHS = {paper: size[0] - 2 * layout.MARGIN_X for paper, size in layout.PAPERS.items()}
 # Two thirds of the shorter page's text height, so a chart always fits below a heading.
@@ -109,6 +109,16 @@ def _grid(rows: list[list[Paragraph]], widths: Sequence[str], *, total_row: bool
 
 
 def _delivery(found: DeliveryOut, pacing: Spec | None, st: Styles, width: float) -> list[Flowable]:
+    widths = ("12.5%", "10%", "11%", "8%", "11%", "11%", "11%", "7.5%", "11%", "7%")
+    story: list[Flowable] = [Paragraph("Delivery", st.heading_kept), *_chart(pacing, width)]
+    story += [_grid(_delivery_rows(found, st), widths, total_row=True)]
+    story += [Paragraph(escape(f"Note: {note}."), st.small) for note in found.notes]
+    return story
+
+
+def _delivery_rows(found: DeliveryOut, st: Styles) -> list[list[Paragraph]]:
+    """The header, a row per IO, and the total row of the delivery table."""
+
     def head(title: str, right: bool = False) -> Paragraph:
         return Paragraph(escape(title), st.cell_head_right if right else st.cell_head)
 
@@ -137,26 +147,22 @@ def _delivery(found: DeliveryOut, pacing: Spec | None, st: Styles, width: float)
                 cell(shown.money(io.ecpm_cents, currency), True),
             ]
         )
-    totals = found.totals
-    rows.append(
-        [Paragraph("Total, without cancelled IOs", st.cell_bold), cell(""), cell(""), cell("")]
-        + [
-            Paragraph(escape(value), st.cell_bold_right)
-            for value in (
-                shown.count(totals.goal),
-                shown.count(totals.delivered),
-                shown.count(totals.expected),
-                shown.pct(totals.pacing_pct),
-                shown.money(totals.spend_cents),
-                shown.money(totals.ecpm_cents),
-            )
-        ]
+    return [*rows, _delivery_total(found.totals, st)]
+
+
+def _delivery_total(totals: DeliveryTotalsOut, st: Styles) -> list[Paragraph]:
+    """The total row: its label, over the first four columns, and the sums, in bold."""
+    sums = (
+        shown.count(totals.goal),
+        shown.count(totals.delivered),
+        shown.count(totals.expected),
+        shown.pct(totals.pacing_pct),
+        shown.money(totals.spend_cents),
+        shown.money(totals.ecpm_cents),
     )
-    widths = ("12.5%", "10%", "11%", "8%", "11%", "11%", "11%", "7.5%", "11%", "7%")
-    story: list[Flowable] = [Paragraph("Delivery", st.heading_kept), *_chart(pacing, width)]
-    story += [_grid(rows, widths, total_row=True)]
-    story += [Paragraph(escape(f"Note: {note}."), st.small) for note in found.notes]
-    return story
+    label = Paragraph("Total, without cancelled IOs", st.cell_bold)
+    blanks = [Paragraph("", st.cell) for _ in range(3)]
+    return [label, *blanks, *(Paragraph(escape(value), st.cell_bold_right) for value in sums)]
 
 
 def _attribution(found: AttributionOut, charts: Sequence[Spec | None], st: Styles, width: float) -> list[Flowable]:
