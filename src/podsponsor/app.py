@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podsponsor import __version__
@@ -192,6 +192,30 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
             return await app_error(request, refused)
         return await unexpected(request, exc)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, exc: DBAPIError) -> Response:
+        # The connection broke or the server gave up on the statement (a restart, a timeout, a deadlock): whether a
+        # COMMIT took effect is unknown here, so the client is told to retry, which an Idempotency-Key makes safe.
+        # Handled here rather than as a 500, whose re-raise makes the server drop the client's connection.
+        log.warning("the database did not complete a request", extra={"path": request.url.path, "error": str(exc.orig)})
+        detail = (
+            "the database did not complete this request, which may or may not have taken effect: retry it"
+            " (a create sent again with the same Idempotency-Key takes effect once)"
+        )
+        if _wants_html(request):
+            from podsponsor.web.render import error_page
+
+            return error_page(request, 503, "Try again", detail)
+        body = {
+            "type": "https://podsponsor.dev/problems/database-unavailable",
+            "title": "Try again",
+            "status": 503,
+            "detail": detail,
+            "instance": request.url.path,
+        }
+        return problem(503, body, {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -1,14 +1,14 @@
 """No acknowledged hit is lost: the writer spills to disk while the database is away and replays once it is back.
 
 The writer is driven directly against an address where no database answers, then pointed at the real one; and end to
-end, a second app process reaches PostgreSQL through a TCP proxy this test cuts and restores.
+end, a second app process reaches PostgreSQL through a fault proxy (tests/factories/fault_proxy.py) this test cuts
+and restores.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from podsponsor.db.bootstrap import DatabaseUrls
 from podsponsor.db.tenancy import unscoped_transaction
@@ -31,6 +30,7 @@ from podsponsor.measurement.prefix import Prefix
 from podsponsor.measurement.spill import SUFFIX, Spill
 from tests.conftest import ROOT
 from tests.factories.app_server import serve_app
+from tests.factories.fault_proxy import FaultProxy
 from tests.measurement.reference_data import shared_file
 from tests.measurement.test_prefix_redirect import LISTENER, expected_hash, hits, make_show
 
@@ -187,12 +187,12 @@ async def test_a_database_that_stops_answering_is_timed_out_into_the_spill(
     database: DatabaseUrls, tmp_path: Path
 ) -> None:
     tenant_id, podcast_id, token = _show(database)
-    proxy = DatabaseProxy(database)
-    writer = _writer(proxy.conninfo(database), tmp_path, commit_timeout=0.3, probe_interval=0.2)
+    proxy = FaultProxy(database.app)
+    writer = _writer(proxy.conninfo(database.app), tmp_path, commit_timeout=0.3, probe_interval=0.2)
     await writer.start()
     try:
         await writer.record(_hit(token, (tenant_id, podcast_id), 0))
-        proxy.freeze()  # connections stay open, and nothing comes back
+        proxy.blackhole()  # connections stay open, and nothing comes back
         started = time.monotonic()
         await asyncio.gather(*(writer.record(_hit(token, (tenant_id, podcast_id), n)) for n in range(1, 11)))
         assert time.monotonic() - started < 3, "a hanging database must not hang the redirect"
@@ -202,6 +202,31 @@ async def test_a_database_that_stops_answering_is_timed_out_into_the_spill(
     finally:
         proxy.restore()
         await writer.stop()
+        proxy.close()
+
+
+async def test_after_an_outage_the_writer_replaces_its_connections_rather_than_spilling_again(
+    database: DatabaseUrls, tmp_path: Path
+) -> None:
+    tenant_id, podcast_id, token = _show(database)
+    show = (tenant_id, podcast_id)
+    proxy = FaultProxy(database.app)
+    writer = _writer(proxy.conninfo(database.app), tmp_path, probe_interval=0.1)
+    await writer.start()
+    try:
+        for n in range(2):  # a batch on each writer connection: both are open
+            await writer.record(_hit(token, show, n))
+        proxy.reset()  # they die, and learn it only when next used
+        await writer.record(_hit(token, show, 2))
+        assert not writer.available and len(_segments(tmp_path)) == 1
+        proxy.restore()
+        await _until(lambda: writer.available and not _segments(tmp_path))
+        await asyncio.gather(*(writer.record(_hit(token, show, n)) for n in (3, 4)))
+        assert writer.available and not _segments(tmp_path), "no batch after the return goes to a dead connection"
+        assert len(hits(database, str(podcast_id))) == 5
+    finally:
+        await writer.stop()
+        proxy.close()
 
 
 async def test_nothing_is_acknowledged_when_neither_the_database_nor_the_disk_takes_it(tmp_path: Path) -> None:
@@ -247,81 +272,6 @@ def test_a_segment_another_process_is_writing_is_not_replayed(tmp_path: Path) ->
 # --- end to end: an app process whose database path this test cuts --------------------------------------------------
 
 
-class DatabaseProxy:
-    """A TCP front for PostgreSQL (which may listen on a Unix socket only) that can be cut and restored."""
-
-    def __init__(self, target: DatabaseUrls) -> None:
-        url = make_url(target.app)
-        socket_dir = url.query.get("host")
-        self._unix = f"{socket_dir}/.s.PGSQL.{url.port or 5432}" if isinstance(socket_dir, str) else None
-        self._tcp = (url.host or "127.0.0.1", url.port or 5432)
-        self.up = True
-        self._open: set[asyncio.StreamWriter] = set()
-        self._loop = asyncio.new_event_loop()
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-        self._ready = threading.Event()
-        self.port = 0
-        threading.Thread(target=self._run, daemon=True).start()
-        self._ready.wait(5)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._accept, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.up:
-            writer.close()
-            return
-        if self._unix:
-            upstream_reader, upstream_writer = await asyncio.open_unix_connection(self._unix)
-        else:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self._tcp)
-        self._open |= {writer, upstream_writer}
-        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                await self._flowing.wait()
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            self._open.discard(writer)
-            writer.close()
-
-    def cut(self) -> None:
-        def close_all() -> None:
-            self.up = False
-            for writer in list(self._open):
-                writer.transport.abort()
-
-        self._loop.call_soon_threadsafe(close_all)
-
-    def freeze(self) -> None:
-        self._loop.call_soon_threadsafe(self._flowing.clear)
-
-    def restore(self) -> None:
-        def reopen() -> None:
-            self.up = True
-            self._flowing.set()
-
-        self._loop.call_soon_threadsafe(reopen)
-
-    def url(self, target: DatabaseUrls) -> str:
-        """The runtime role's URL, through this proxy."""
-        app_url = make_url(target.app).set(host="127.0.0.1", port=self.port, query={})
-        return app_url.render_as_string(hide_password=False)
-
-    def conninfo(self, target: DatabaseUrls) -> str:
-        return libpq_conninfo(self.url(target))
-
-
 @pytest.fixture(scope="module")
 async def datacenter_list(db: object) -> None:
     """The ipcat data-centre ranges, active in the database before the app starts (loading them again is a no-op)."""
@@ -332,22 +282,23 @@ async def datacenter_list(db: object) -> None:
 @pytest.fixture(scope="module")
 def proxied_app(
     database: DatabaseUrls, datacenter_list: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, DatabaseProxy]]:
+) -> Iterator[tuple[str, FaultProxy]]:
     """The app in its own process, its runtime database URL through the proxy, behind a trusted proxy (us)."""
-    proxy = DatabaseProxy(database)
+    proxy = FaultProxy(database.app)
     env = {
         **os.environ,
-        "DATABASE_APP_URL": proxy.url(database),
+        "DATABASE_APP_URL": proxy.url(database.app),
         "TRUSTED_PROXIES": "127.0.0.1/32",
         "PODSPONSOR_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "PREFIX_COMMIT_TIMEOUT_SECONDS": "1",
     }
     with serve_app(env, ROOT / "test-artifacts" / "prefix-server.log") as base:
         yield base, proxy
+    proxy.close()
 
 
 def test_a_trusted_proxy_forwarded_address_is_the_one_hashed(
-    proxied_app: tuple[str, DatabaseProxy], database: DatabaseUrls, server: str
+    proxied_app: tuple[str, FaultProxy], database: DatabaseUrls, server: str
 ) -> None:
     base, _ = proxied_app
     show = make_show(server, "Behind A Proxy")
@@ -367,13 +318,13 @@ def test_a_trusted_proxy_forwarded_address_is_the_one_hashed(
 
 
 def test_the_redirect_keeps_answering_with_the_database_cut_and_loses_nothing(
-    proxied_app: tuple[str, DatabaseProxy], database: DatabaseUrls, server: str
+    proxied_app: tuple[str, FaultProxy], database: DatabaseUrls, server: str
 ) -> None:
     base, proxy = proxied_app
     seen, unseen = make_show(server, "Seen Before"), make_show(server, "First Heard In The Outage")
     with httpx.Client(base_url=base, timeout=30) as client:
         assert client.get(f"/p/{seen.token}/media.example.com/warm.mp3").status_code == 302
-        proxy.cut()
+        proxy.reset()
         try:
 
             async def outage() -> list[int]:

@@ -76,6 +76,10 @@ class HitWriter:
         self._flushing: set[asyncio.Task[None]] = set()
         self._abandoned: set[asyncio.Future[Any]] = set()
         self._stopping = False
+        # Outages seen, and in which one each slot's connection was opened: one opened before the last outage may
+        # be dead without knowing it (a reset arrives only when it is next used), so it is replaced instead of tried.
+        self._outages = 0
+        self._opened: dict[str, int] = {}
 
     async def start(self) -> None:
         try:
@@ -258,10 +262,12 @@ class HitWriter:
     async def _connection(self, slot: str) -> AsyncConnection:
         current = self._conns[slot]
         if current is not None and not current.closed:
-            return current
+            if self._opened[slot] == self._outages:
+                return current
+            await self._discard(slot)
         conninfo = make_conninfo(self.conninfo, connect_timeout=max(1, round(self.commit_timeout)), **KEEPALIVE)
         conn = await asyncio.wait_for(AsyncConnection.connect(conninfo, autocommit=True), self.commit_timeout)
-        self._conns[slot] = conn
+        self._conns[slot], self._opened[slot] = conn, self._outages
         return conn
 
     async def _discard(self, slot: str) -> None:
@@ -273,4 +279,5 @@ class HitWriter:
     def _mark_unavailable(self, exc: BaseException) -> None:
         if self.available:
             log.warning("the database is unreachable (%s): hits go to the spill file", type(exc).__name__)
+            self._outages += 1
         self.available = False
