@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     db_runtime_role: str = Field("podsponsor_app", alias="DB_RUNTIME_ROLE")
     db_pool_size: int = Field(10, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(5, alias="DB_MAX_OVERFLOW")
+    # A new database connection that has not completed its handshake by then fails (and the request with it, as a
+    # 503) rather than waiting on a server that accepted the connection but does not answer.
+    db_connect_timeout_seconds: int = Field(5, ge=1, le=300, alias="DB_CONNECT_TIMEOUT_SECONDS")
 
     redis_url: str | None = Field(None, alias="REDIS_URL")
     # Prepended to every Redis key, so that several deployments (or test runs) can share one Redis.

@@ -42,6 +42,7 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        connect_args={"connect_timeout": settings.db_connect_timeout_seconds},
     )
 
 
