@@ -45,6 +45,7 @@ from podsponsor.metrics.router import router as metrics_router
 from podsponsor.observability.logs import configure_logging
 from podsponsor.observability.metrics import RequestMiddleware
 from podsponsor.observability.router import router as ops_router
+from podsponsor.openapi import document_problems
 from podsponsor.ratelimit.limits import limiter_for
 from podsponsor.ratelimit.middleware import RateLimitMiddleware
 from podsponsor.reports.router import router as reports_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     mount_web(app)
     _install_error_handlers(app)
+    document_problems(app)
     return app
 
 
@@ -184,8 +186,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError) -> Response:
-        # PostgreSQL text cannot hold U+0000; input carrying it is the caller's mistake, not ours.
-        if "NUL (0x00)" in str(exc.orig):
+        # PostgreSQL text cannot hold U+0000, nor jsonb its escape \u0000 (untranslatable_character, 22P05); input
+        # carrying it is the caller's mistake, not ours.
+        if "NUL (0x00)" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "22P05":
             refused = ValidationFailed(
                 "text may not contain the NUL character (U+0000)",
                 errors=[{"field": "body or query", "reason": "contains the NUL character (U+0000)"}],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
@@ -45,6 +45,10 @@ Public = Annotated[Subject | None, Depends(public_route)]
 UsersAdmin = Annotated[Subject, Depends(require(Permission.USERS_ADMIN))]
 KeysAdmin = Annotated[Subject, Depends(require(Permission.API_KEYS_ADMIN))]
 Anyone = Annotated[Subject, Depends(require(Permission.CATALOG_READ))]
+# Sign-in and second-factor codes are throttled where their outcome is known (podsponsor.auth.throttle).
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "too many wrong attempts: retry after Retry-After s"}
+}
 
 
 def login_throttle(request: Request) -> LoginThrottle:
@@ -92,6 +96,7 @@ async def finish_sign_in(
     "/auth/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=TenantOut,
+    responses={409: {"description": "the workspace name or the e-mail is taken"}},
     summary="Create a workspace and its owner",
 )
 async def signup(body: SignupIn, _: Public) -> TenantOut:
@@ -104,6 +109,7 @@ async def signup(body: SignupIn, _: Public) -> TenantOut:
 @router.post(
     "/auth/token",
     response_model=TokenOut,
+    responses={409: {"description": "the e-mail belongs to several workspaces: name one"}, **THROTTLED},
     summary="Exchange e-mail and password (and the second factor, when on) for a bearer JWT",
 )
 async def token(body: LoginIn, request: Request, _: Public) -> TokenOut:
@@ -113,7 +119,12 @@ async def token(body: LoginIn, request: Request, _: Public) -> TokenOut:
     return TokenOut(access_token=access, expires_in=ttl)
 
 
-@router.post("/auth/accept-invite", response_model=UserOut, summary="Set a password from an invitation")
+@router.post(
+    "/auth/accept-invite",
+    response_model=UserOut,
+    responses={404: {"description": "the invitation is unknown, expired or used"}},
+    summary="Set a password from an invitation",
+)
 async def accept_invite(body: AcceptInviteIn, _: Public) -> UserOut:
     claims = read_invite(get_settings(), body.token)
     if claims is None:
@@ -226,6 +237,7 @@ async def totp_setup(subject: Anyone) -> TotpSetupOut:
 @router.post(
     "/auth/totp/confirm",
     response_model=RecoveryCodesOut,
+    responses=THROTTLED,
     summary="Turn two-step sign-in on with the app's first code; the recovery codes are shown once",
 )
 async def totp_confirm(body: TotpCodeIn, request: Request, subject: Anyone) -> RecoveryCodesOut:
@@ -240,6 +252,7 @@ async def totp_confirm(body: TotpCodeIn, request: Request, subject: Anyone) -> R
 @router.post(
     "/auth/totp/disable",
     status_code=status.HTTP_204_NO_CONTENT,
+    responses=THROTTLED,
     summary="Turn two-step sign-in off (a current code or your password)",
 )
 async def totp_disable(body: TotpProofIn, request: Request, subject: Anyone) -> None:
@@ -253,6 +266,7 @@ async def totp_disable(body: TotpProofIn, request: Request, subject: Anyone) -> 
 @router.post(
     "/auth/totp/recovery-codes",
     response_model=RecoveryCodesOut,
+    responses=THROTTLED,
     summary="New recovery codes (a current code or your password); the old ones stop working",
 )
 async def totp_recovery_codes(body: TotpProofIn, request: Request, subject: Anyone) -> RecoveryCodesOut:

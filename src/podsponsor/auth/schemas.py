@@ -12,6 +12,8 @@ from podsponsor.auth.permissions import Permission
 
 Role = Literal["owner", "admin", "sales", "ops", "creator", "advertiser"]
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
+# The default of a patch field that cannot be emptied: typed Any so the field's type can stay without None.
+KEEP: Any = None
 
 
 def slugify(name: str) -> str:
@@ -70,9 +72,11 @@ class UserIn(Strict):
 
 
 class UserPatch(Strict):
-    role: Role | None = None
-    display_name: str | None = Field(None, max_length=200)
-    is_active: bool | None = None
+    """Fields left out keep their value. A field typed without `None` cannot be emptied, so null is refused."""
+
+    role: Role = Field(KEEP)
+    display_name: str = Field(KEEP, max_length=200)
+    is_active: bool = Field(KEEP)
     sponsor_id: uuid.UUID | None = None
 
 

@@ -190,6 +190,8 @@ async def update_user(session: AsyncSession, subject: Subject, user_id: uuid.UUI
     changes = data.model_dump(exclude_unset=True)
     if user.role == "owner" and subject.role != "owner":
         raise Forbidden("only an owner may change an owner")
+    if "sponsor_id" in changes and changes.get("role", user.role) == user.role:
+        await _check_sponsor(session, subject, user.role, changes["sponsor_id"])
     if "role" in changes and changes["role"] != user.role:
         _check_assignable(subject, changes["role"])
         await _check_sponsor(session, subject, changes["role"], changes.get("sponsor_id", user.sponsor_id))
@@ -362,11 +364,13 @@ def _check_assignable(subject: Subject, role: str) -> None:
 
 
 async def _check_sponsor(session: AsyncSession, subject: Subject, role: str, sponsor_id: uuid.UUID | None) -> None:
-    if role != "advertiser":
+    """An advertiser user needs a sponsor of this workspace; a sponsor given with any role must be one (an unknown id
+    would otherwise reach the foreign key)."""
+    if sponsor_id is None and role != "advertiser":
         return
     if sponsor_id is None or not await sales.sponsor_exists(session, subject.tenant_id, sponsor_id):
         raise ValidationFailed(
-            "an advertiser user needs a sponsor of this workspace",
+            "an advertiser user needs a sponsor of this workspace, and a sponsor given must be one",
             errors=[
                 {
                     "field": "sponsor_id",

@@ -79,6 +79,7 @@ async def delete_ad_unit(ad_unit_id: uuid.UUID, subject: Writer) -> Response:
     dependencies=Bookings,
     status_code=status.HTTP_201_CREATED,
     response_model=IoOut,
+    responses={400: {"description": "no Idempotency-Key"}},
     summary="Book an insertion order (send an Idempotency-Key; a retry with it answers the first response)",
 )
 async def create_io(

@@ -6,6 +6,10 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+# The default of a patch field that cannot be emptied: typed Any so the field's type can stay without None.
+KEEP: Any = None
+BIGINT_MAX = 2**63 - 1  # enclosure sizes are stored as BIGINT: a larger number is the caller's mistake (422), not a 500
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -25,17 +29,19 @@ class PodcastIn(Strict):
 
 
 class PodcastPatch(Strict):
-    title: str | None = Field(None, min_length=1, max_length=500)
+    """Fields left out keep their value. A field typed without `None` cannot be emptied, so null is refused."""
+
+    title: str = Field(KEEP, min_length=1, max_length=500)
     feed_url: AnyHttpUrl | None = None
-    description: str | None = Field(None, max_length=20000)
-    author: str | None = Field(None, max_length=500)
+    description: str = Field(KEEP, max_length=20000)
+    author: str = Field(KEEP, max_length=500)
     language: str | None = Field(None, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-    explicit: bool | None = None
-    categories: list[str] | None = Field(None, max_length=20)
+    explicit: bool = Field(KEEP)
+    categories: list[str] = Field(KEEP, max_length=20)
     image_url: AnyHttpUrl | None = None
     website_url: AnyHttpUrl | None = None
-    audience_profile: dict[str, Any] | None = None
-    refresh_interval_minutes: int | None = Field(None, ge=5, le=10080, description="how often the feed is fetched")
+    audience_profile: dict[str, Any] = Field(KEEP)
+    refresh_interval_minutes: int = Field(KEEP, ge=5, le=10080, description="how often the feed is fetched")
 
 
 class PodcastOut(BaseModel):
@@ -94,7 +100,7 @@ class EpisodeIn(Strict):
     title: str = Field(min_length=1, max_length=1000)
     description: str = Field("", max_length=100000)
     enclosure_url: AnyHttpUrl | None = None
-    enclosure_bytes: int | None = Field(None, ge=0)
+    enclosure_bytes: int | None = Field(None, ge=0, le=BIGINT_MAX)
     enclosure_type: str | None = Field(None, max_length=100)
     duration_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600)
     publish_date: datetime | None = None
@@ -105,16 +111,18 @@ class EpisodeIn(Strict):
 
 
 class EpisodePatch(Strict):
-    title: str | None = Field(None, min_length=1, max_length=1000)
-    description: str | None = Field(None, max_length=100000)
+    """Fields left out keep their value. A field typed without `None` cannot be emptied, so null is refused."""
+
+    title: str = Field(KEEP, min_length=1, max_length=1000)
+    description: str = Field(KEEP, max_length=100000)
     enclosure_url: AnyHttpUrl | None = None
-    enclosure_bytes: int | None = Field(None, ge=0)
+    enclosure_bytes: int | None = Field(None, ge=0, le=BIGINT_MAX)
     enclosure_type: str | None = Field(None, max_length=100)
     duration_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600)
     publish_date: datetime | None = None
     season: int | None = Field(None, ge=0, le=100000)
     episode_number: int | None = Field(None, ge=0, le=1000000)
-    explicit: bool | None = None
+    explicit: bool = Field(KEEP)
     transcript_url: AnyHttpUrl | None = None
 
 

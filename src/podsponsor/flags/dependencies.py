@@ -24,4 +24,6 @@ def feature(name: str) -> Callable[[Request], Awaitable[None]]:
         if not enabled:
             raise FeatureDisabled("not found")
 
+    # The OpenAPI document declares a 404 on every route a flag can hide (podsponsor.openapi).
+    check.__feature__ = name  # type: ignore[attr-defined]
     return check

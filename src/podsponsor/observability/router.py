@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from podsponsor.auth.dependencies import public_route
@@ -22,13 +22,17 @@ async def health(_: Public) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="The database answers and the schema is at the latest migration")
+@router.get(
+    "/ready",
+    responses={503: {"description": "not ready: the report says what is missing", "content": {"application/json": {}}}},
+    summary="The database answers and the schema is at the latest migration",
+)
 async def ready(_: Public) -> JSONResponse:
     report: dict[str, Any] = await service.readiness()
     return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (text exposition format)")
 async def metrics(_: Public) -> Response:
     await service.refresh_gauges()
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
