@@ -220,6 +220,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         }
         return problem(503, body, {"Retry-After": "1"})
 
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> Response:
+        # A date the caller gave at an end of the calendar (a range ending on 0001-01-01, a day of 9999-12-31) leaves
+        # it once the range or the next day is worked out: the caller's input, not ours.
+        if "date value out of range" in str(exc):
+            refused = ValidationFailed(
+                "a date is too close to the first or last day of the calendar (years 1 and 9999)",
+                errors=[{"field": "body or query", "reason": "date out of range"}],
+            )
+            return await app_error(request, refused)
+        return await unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})

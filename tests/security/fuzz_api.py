@@ -69,6 +69,10 @@ ALLOWED_HOOK = "http://127.0.0.1:9/podsponsor-hooks"
 URL = re.compile(r"^(https?)://", re.IGNORECASE)
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 SUCCESS = range(200, 300)
+CALENDAR_EDGES = {
+    "date": ("0001-01-01", "9999-12-31"),
+    "date-time": ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"),
+}
 # Stateful runs that Hypothesis may end early (see `Fuzzer.stateful`) before the scenarios are done.
 MAX_ATTEMPTS = 5
 
@@ -108,6 +112,7 @@ class Tally:
     operations: set[str] = field(default_factory=set)
     probes: int = 0  # cross-tenant requests sent
     probes_on_existing: int = 0  # of which the object was shown to exist (B's own request succeeded)
+    calendar_edges: int = 0
     stateful_scenarios: int = 0
     stateful_steps: int = 0
     stateful_restarts: int = 0
@@ -125,6 +130,7 @@ class Tally:
                 "seed": seed_value,
                 "operations": len(self.operations),
                 "cases": dict(sorted(self.cases.items())),
+                "calendar_edge_cases": self.calendar_edges,
                 "stateful_scenarios": self.stateful_scenarios,
                 "stateful_steps": self.stateful_steps,
                 "stateful_restarts": self.stateful_restarts,
@@ -235,14 +241,7 @@ class Fuzzer:
         self.tally.operations.add(operation.label)
 
         @seed(self.seed)
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-            verbosity=Verbosity.quiet,
-        )
+        @_settings(max_examples=examples)
         @given(case=strategy)
         def run(case: AnyCase) -> None:
             self.exercise(case, caller, probe)
@@ -255,10 +254,27 @@ class Fuzzer:
             names = [p.name for p in operation.path_parameters]
             own = {name: caller.ids[name] for name in names if name in caller.ids}
             if own and len(own) == len(names):
-                # Half of the cases reach a real object of the caller's own workspace, not a random id.
+                # A third of the cases reach a real object of the caller's own workspace, not a random id.
                 options.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=own))
             options.append(operation.as_strategy(GenerationMode.NEGATIVE))
         return st.one_of(options)
+
+    def calendar_edges(self, operation: Operation, caller: Identity) -> None:
+        """Each date query parameter alone at the first and the last day a date can hold: date arithmetic from there
+        overflows, and random generation seldom lands exactly on them."""
+        if operation.method.upper() != "GET":
+            return
+        own = {p.name: caller.ids[p.name] for p in operation.path_parameters if p.name in caller.ids}
+        if len(own) != len(operation.path_parameters):
+            return
+        for parameter in operation.definition.raw.get("parameters", []):
+            kind = _date_format(parameter)
+            if parameter.get("in") != "query" or kind is None:
+                continue
+            for value in CALENDAR_EDGES[kind]:
+                case = operation.Case(path_parameters=dict(own), query={parameter["name"]: value})
+                self.tally.calendar_edges += 1
+                self.exercise(case, caller, None)
 
     # One case.
 
@@ -379,15 +395,7 @@ class Fuzzer:
                 break
             run = get_state_machine_test(
                 Machine,
-                settings=settings(
-                    max_examples=left,
-                    stateful_step_count=steps,
-                    deadline=None,
-                    database=None,
-                    phases=[Phase.generate],
-                    suppress_health_check=list(HealthCheck),
-                    verbosity=Verbosity.quiet,
-                ),
+                settings=_settings(max_examples=left, stateful_step_count=steps),
                 _min_steps=2,
             )
             try:
@@ -396,6 +404,21 @@ class Fuzzer:
                 if not (isinstance(exc, Flaky) or _inconsistent_replay(exc)):
                     raise
                 self.tally.stateful_restarts += 1
+
+
+def _settings(*, max_examples: int, stateful_step_count: int = 50) -> settings:
+    """The recorded seed alone decides the cases: no example database, no derandomizing, no shrinking (a finding is
+    kept, not raised), no deadline (a loaded CI machine is slow, not wrong)."""
+    return settings(
+        max_examples=max_examples,
+        stateful_step_count=stateful_step_count,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+    )
 
 
 def _inconsistent_replay(exc: BaseException) -> bool:
@@ -424,6 +447,11 @@ def prepare(case: AnyCase, caller: Identity) -> None:
         and str(case.path_parameters.get("user_id")) == caller.user_id
     ):
         case.path_parameters["user_id"] = caller.others["user_id"]
+
+
+def _date_format(parameter: dict[str, Any]) -> str | None:
+    text = json.dumps(parameter.get("schema", {}))
+    return "date-time" if '"date-time"' in text else "date" if '"format": "date"' in text else None
 
 
 def _drops_credentials(case: AnyCase) -> bool:

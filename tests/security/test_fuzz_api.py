@@ -9,11 +9,12 @@ cases and FUZZ_SCALE=<k> runs k times as many, to look further than CI does.
 Against an app process of its own: rate limits off but sign-in's and the second factor's (their 429s are met), no
 outbound address allowed but the seeded webhook's, so nothing is fetched. Two workspaces, A and B, each get one
 object of every kind the API reaches by id. Then:
-1. every operation: EXAMPLES_SIGNED_IN cases as A's owner and as B's owner (positive cases, half of them on the
-   caller's own objects where the path has ids, and negative cases), EXAMPLES_ANONYMOUS without credentials and
+1. every operation: EXAMPLES_SIGNED_IN cases as A's owner and as B's owner (positive cases, on the caller's own
+   objects for a third of them where the path has ids, and negative cases), EXAMPLES_ANONYMOUS without credentials and
    EXAMPLES_FORGED with a well-formed token signed with another key;
 2. every request B makes that carries an id of B's is first sent as A;
-3. STATEFUL_SCENARIOS scenarios of up to STATEFUL_STEPS steps along the links schemathesis infers between operations
+3. every date query parameter, alone, at 0001-01-01 and 9999-12-31 (as A, on A's objects);
+4. STATEFUL_SCENARIOS scenarios of up to STATEFUL_STEPS steps along the links schemathesis infers between operations
    (an id one answer returns becomes a later request's path parameter or body field), as B, each again tried as A.
 Every answer must be declared by the document (status, content type, headers, body) and none may be a 5xx; without
 valid credentials every route off the public allowlist answers 401; B's object in A's path is a 404, a write of A's
@@ -91,6 +92,7 @@ def fuzzed(fuzz_server: str) -> Tally:
             fuzzer.fuzz(operation, tenant_b, EXAMPLES_SIGNED_IN, probe=tenant_a)
             fuzzer.fuzz(operation, anonymous, EXAMPLES_ANONYMOUS)
             fuzzer.fuzz(operation, forged, EXAMPLES_FORGED)
+            fuzzer.calendar_edges(operation, tenant_a)
         for tenant in (a, b):
             _restore_flags(tenant)
         fuzzer.stateful(tenant_b, tenant_a, STATEFUL_SCENARIOS, STATEFUL_STEPS)

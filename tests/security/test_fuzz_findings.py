@@ -1,6 +1,6 @@
 """What the API fuzzer (test_fuzz_api.py) found, pinned as plain tests that run in seconds: explicit nulls, unknown
-sponsors, sizes past BIGINT and U+0000 inside JSON were 500s, and the OpenAPI document left out most error answers and
-every credential."""
+sponsors, sizes past BIGINT, U+0000 inside JSON and dates at the ends of the calendar were 500s, and the OpenAPI
+document left out most error answers and every credential."""
 
 from __future__ import annotations
 
@@ -73,6 +73,23 @@ def test_nul_inside_a_json_field_is_422_not_500(tenant: Tenant) -> None:
             refused = owner.post("/api/v1/sponsors", json=body)
             assert refused.status_code == 422, refused.text
             assert "NUL" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/measurement/downloads?end=0001-01-01",
+        "/api/v1/measurement/hits/export?day=9999-12-31",
+        "/api/v1/deals/win-loss?end=0001-01-01",
+        "/api/v1/metrics/daily/totals?to=0001-01-01",
+        "/api/v1/dashboard/ops?to=0001-01-01",
+    ],
+)
+def test_a_date_at_an_end_of_the_calendar_is_422_not_500(tenant: Tenant, query: str) -> None:
+    with tenant.client() as owner:
+        refused = owner.get(query)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "body or query", "reason": "date out of range"}]
 
 
 def test_a_user_given_an_unknown_sponsor_is_422_not_500(tenant: Tenant) -> None:
