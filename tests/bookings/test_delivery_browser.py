@@ -16,22 +16,14 @@ from podsponsor.db.engine import Database
 from podsponsor.db.tenancy import tenant_transaction
 from tests.bookings.booking_world import email_of
 from tests.bookings.delivery_world import book, downloads, io_row, rows, show
-from tests.factories.identity import PASSWORD, make_tenant
+from tests.factories.identity import make_tenant
 from tests.web.conftest import SCREENSHOTS, browser_type_launch_args  # noqa: F401
-from tests.web.test_browser import chromium, page, problems  # noqa: F401  (the shared browser fixtures)
+from tests.web.test_browser import chromium, page, problems, sign_in  # noqa: F401  (the shared browser fixtures)
 
 pytestmark = pytest.mark.browser
 
 TODAY = datetime.now(UTC).date()
 START = TODAY - timedelta(days=9)
-
-
-async def _sign_in(page: Page, server: str, email: str) -> None:  # noqa: F811
-    await page.goto(f"{server}/login")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{server}/")
 
 
 async def test_a_seller_reads_an_ios_pacing_and_settles_a_makegood_by_credit(
@@ -53,7 +45,7 @@ async def test_a_seller_reads_an_ios_pacing_and_settles_a_makegood_by_credit(
     live_number = (await io_row(tenant_id, live.io)).number
     short_number = (await io_row(tenant_id, short.io)).number
 
-    await _sign_in(page, server, email_of(tenant, "sales"))
+    await sign_in(page, server, email_of(tenant, "sales"))
     await page.goto(f"{server}/io/{live.io}")
     section = page.get_by_role("region", name="Delivery", exact=True)
     await expect(section.locator("[data-pacing-status]")).to_have_text("Behind")  # 800 of 1,000 expected by today

@@ -15,10 +15,9 @@ from playwright.async_api import Page, expect
 
 from podsponsor.matching import tasks
 from tests.bookings.booking_world import email_of
-from tests.factories.identity import PASSWORD
 from tests.matching.world import TODAY, World, add_downloads, make_world, recalculate
 from tests.web.conftest import SCREENSHOTS, browser_type_launch_args  # noqa: F401
-from tests.web.test_browser import chromium, page, problems  # noqa: F401  (the shared browser fixtures)
+from tests.web.test_browser import chromium, page, problems, sign_in  # noqa: F401  (the shared browser fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -32,21 +31,13 @@ async def world(server: str, db: Any) -> World:
     return built
 
 
-async def _sign_in(page: Page, server: str, email: str) -> None:  # noqa: F811
-    await page.goto(f"{server}/login")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{server}/")
-
-
 async def test_a_seller_reads_an_advertisers_best_fit_shows(
     server: str,
     world: World,
     page: Page,  # noqa: F811
     problems: list[str],  # noqa: F811
 ) -> None:
-    await _sign_in(page, server, email_of(world.tenant, "sales"))
+    await sign_in(page, server, email_of(world.tenant, "sales"))
     await page.goto(f"{server}/sponsors/{world.software}")
     await page.get_by_role("link", name="Best-fit shows").click()
     path = f"{server}/sponsors/{world.software}/matches"
@@ -110,7 +101,7 @@ async def test_an_admin_watches_the_whole_workspace_recalculate(
     page: Page,  # noqa: F811
     problems: list[str],  # noqa: F811
 ) -> None:
-    await _sign_in(page, server, world.tenant.owner_email)
+    await sign_in(page, server, world.tenant.owner_email)
     await page.goto(f"{server}/settings/users")
     await page.get_by_role("navigation", name="Settings").get_by_role("link", name="Matchmaking").click()
     await expect(page).to_have_url(f"{server}/settings/matching")

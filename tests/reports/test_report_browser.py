@@ -9,10 +9,10 @@ from playwright.async_api import Page, expect
 
 from podsponsor.db.engine import Database
 from tests.bookings.booking_world import email_of
-from tests.factories.identity import PASSWORD, make_tenant
+from tests.factories.identity import make_tenant
 from tests.reports.world import report_world
 from tests.web.conftest import SCREENSHOTS, browser_type_launch_args  # noqa: F401  (the system Chromium)
-from tests.web.test_browser import chromium, page, problems  # noqa: F401  (the shared browser fixtures)
+from tests.web.test_browser import chromium, page, problems, sign_in  # noqa: F401  (the shared browser fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +25,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-async def _sign_in(page: Page, server: str, email: str) -> None:  # noqa: F811
-    await page.goto(f"{server}/login")
-    await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{server}/")
-
-
 async def test_a_seller_shares_the_report_and_the_sponsor_opens_it(
     db: Database,
     server: str,
@@ -42,7 +34,7 @@ async def test_a_seller_shares_the_report_and_the_sponsor_opens_it(
     tenant = make_tenant(server, roles=("owner", "sales"))
     world = await report_world(tenant)
     await page.context.add_init_script(WATCH_POLICY)
-    await _sign_in(page, server, email_of(tenant, "sales"))
+    await sign_in(page, server, email_of(tenant, "sales"))
 
     await page.goto(f"{server}/campaigns/{world.campaign_id}/delivery")
     section = page.get_by_role("region", name="Report")

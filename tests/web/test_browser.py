@@ -53,6 +53,15 @@ def problems(page: Page) -> list[str]:
     return seen
 
 
+async def sign_in(page: Page, server: str, email: str) -> None:
+    """Sign in through the form and wait for the home page."""
+    await page.goto(f"{server}/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{server}/")
+
+
 async def _shot(page: Page, name: str) -> None:
     await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
